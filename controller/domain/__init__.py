@@ -1,0 +1,1 @@
+"""Pure domain: the model, policy input, decision and cost projection. No I/O here."""

@@ -1,0 +1,1 @@
+"""All Kubernetes API I/O lives here."""

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Build the pinned control-plane binaries (kube-apiserver, kubectl, etcd, opa, helm) from Go
+# modules into a cache outside the repo. No docker, no prebuilt downloads: only the Go module
+# proxy. A warm cache costs one version check per tool.
+#
+#   scripts/tools.sh            build what is missing, print the bin directory
+#   scripts/tools.sh --path     print the bin directory only (no build)
+#   scripts/tools.sh TOOL...    build only these tools
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=versions.env
+source "$here/versions.env"
+
+cache="${GOLIVE_CACHE:-$HOME/.cache/golive}"
+bin="$cache/bin"
+work="$cache/build"
+mkdir -p "$bin" "$work"
+
+if [[ "${1:-}" == "--path" ]]; then echo "$bin"; exit 0; fi
+
+log() { printf '[tools] %s\n' "$*" >&2; }
+fail() { printf '[tools] ERROR: %s\n' "$*" >&2; exit 1; }
+
+command -v go >/dev/null || fail "go is not installed (needed to build the pinned tools; Go >= 1.26)"
+
+export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
+tags="selinux,notest,grpcnotrace"
+
+# wrapper_module DIR MODULE VERSION PKGS [REPLACES...]: a throw-away module that requires MODULE,
+# because `go install mod@v` refuses modules whose go.mod has replace directives. PKGS (space
+# separated) are the main packages to build; a tools.go behind a build tag lets `go mod tidy`
+# resolve their dependencies.
+wrapper_module() {
+  local dir="$1" mod="$2" ver="$3" pkgs="$4"; shift 4
+  rm -rf "$dir"; mkdir -p "$dir"
+  {
+    echo "module golive.dev/tools"
+    echo
+    echo "go 1.26"
+    echo
+    echo "require $mod $ver"
+    for r in "$@"; do echo "replace $r"; done
+  } >"$dir/go.mod"
+  {
+    printf '//go:build tools\n\npackage tools\n\nimport (\n'
+    for p in $pkgs; do printf '\t_ "%s"\n' "$p"; done
+    printf ')\n'
+  } >"$dir/tools.go"
+}
+
+# check TOOL FILE EXPECTED: run the binary's version command and insist on the pinned version.
+check() {
+  local tool="$1" file="$2" want="$3" out
+  case "$tool" in
+    kube-apiserver) out="$("$file" --version 2>&1)" ;;
+    kubectl) out="$("$file" version --client 2>&1)" ;;
+    etcd) out="$("$file" --version 2>&1)" ;;
+    opa) out="$("$file" version 2>&1)" ;;
+    helm) out="$("$file" version --short 2>&1)" ;;
+  esac || fail "$tool: version check failed: $out"
+  grep -q -- "${want#v}" <<<"$out" || fail "$tool: built binary reports '$out', expected $want"
+}
+
+# go_build TOOL VERSION DIR PKG [LDFLAGS]: build PKG in DIR into the cache.
+go_build() {
+  local tool="$1" ver="$2" dir="$3" pkg="$4" ldflags="${5:-}"
+  local out="$bin/$tool-$ver"
+  log "$tool $ver: go build $pkg (cold builds take minutes)"
+  (cd "$dir" && go build -trimpath -tags "$tags" -ldflags "-s -w $ldflags" -o "$out.tmp" "$pkg") \
+    || fail "$tool $ver: go build of $pkg failed (see the output above)"
+  mv "$out.tmp" "$out"
+}
+
+prepare_kubernetes() {
+  local dir="$work/kubernetes-$KUBERNETES_VERSION" minor="v0.${KUBERNETES_VERSION#v1.}"
+  [[ -f "$dir/.ready" ]] && { echo "$dir"; return; }
+  log "kubernetes $KUBERNETES_VERSION: resolving modules (staging modules at $minor)"
+  local modfile
+  modfile="$(curl -fsS "$(go env GOPROXY | cut -d, -f1)/k8s.io/kubernetes/@v/$KUBERNETES_VERSION.mod")" \
+    || fail "kubernetes: could not fetch go.mod of k8s.io/kubernetes@$KUBERNETES_VERSION from the Go module proxy"
+  # k8s.io/kubernetes requires its staging repos at v0.0.0 and replaces them with local paths;
+  # point each at its published twin instead.
+  local -a replaces=()
+  while read -r staging; do replaces+=("$staging => $staging $minor"); done \
+    < <(awk '/^\tk8s.io\/[a-z0-9-]+ v0\.0\.0$/ {print $1}' <<<"$modfile")
+  [[ ${#replaces[@]} -gt 0 ]] || fail "kubernetes: found no staging modules in go.mod"
+  wrapper_module "$dir" k8s.io/kubernetes "$KUBERNETES_VERSION" \
+    "k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl" "${replaces[@]}"
+  (cd "$dir" && go mod tidy >&2 2>&1) || fail "kubernetes: go mod tidy failed in $dir"
+  touch "$dir/.ready"; echo "$dir"
+}
+
+build_one() {
+  local tool="$1" ver dir
+  case "$tool" in
+    kube-apiserver|kubectl) ver="$KUBERNETES_VERSION" ;;
+    etcd) ver="$ETCD_VERSION" ;;
+    opa) ver="$OPA_VERSION" ;;
+    helm) ver="$HELM_VERSION" ;;
+    *) fail "unknown tool '$tool' (known: kube-apiserver kubectl etcd opa helm)" ;;
+  esac
+  local out="$bin/$tool-$ver"
+  if [[ -x "$out" ]]; then
+    check "$tool" "$out" "$ver"; ln -sfn "$tool-$ver" "$bin/$tool"; log "$tool $ver: cached"; return
+  fi
+  case "$tool" in
+    kube-apiserver|kubectl)
+      dir="$(prepare_kubernetes)"
+      local ld="-X k8s.io/component-base/version.gitVersion=$ver -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(cut -d. -f2 <<<"$ver") -X k8s.io/client-go/pkg/version.gitVersion=$ver"
+      go_build "$tool" "$ver" "$dir" "k8s.io/kubernetes/cmd/$tool" "$ld" ;;
+    etcd)
+      dir="$work/etcd-$ver"
+      [[ -f "$dir/.ready" ]] || {
+        wrapper_module "$dir" go.etcd.io/etcd/server/v3 "$ver" go.etcd.io/etcd/server/v3
+        (cd "$dir" && go mod tidy >&2 2>&1) || fail "etcd: go mod tidy failed in $dir"; touch "$dir/.ready"; }
+      go_build etcd "$ver" "$dir" go.etcd.io/etcd/server/v3 ;;
+    opa)
+      dir="$work/opa-$ver"
+      [[ -f "$dir/.ready" ]] || {
+        wrapper_module "$dir" github.com/open-policy-agent/opa "$ver" github.com/open-policy-agent/opa
+        (cd "$dir" && go mod tidy >&2 2>&1) || fail "opa: go mod tidy failed in $dir"; touch "$dir/.ready"; }
+      go_build opa "$ver" "$dir" github.com/open-policy-agent/opa \
+        "-X github.com/open-policy-agent/opa/v1/version.Version=${ver#v}" ;;
+    helm)
+      dir="$work/helm-$ver"
+      [[ -f "$dir/.ready" ]] || {
+        wrapper_module "$dir" helm.sh/helm/v3 "$ver" helm.sh/helm/v3/cmd/helm
+        (cd "$dir" && go mod tidy >&2 2>&1) || fail "helm: go mod tidy failed in $dir"; touch "$dir/.ready"; }
+      go_build helm "$ver" "$dir" helm.sh/helm/v3/cmd/helm \
+        "-X helm.sh/helm/v3/internal/version.version=$ver" ;;
+  esac
+  check "$tool" "$out" "$ver"
+  ln -sfn "$tool-$ver" "$bin/$tool"
+  log "$tool $ver: built and checked"
+}
+
+tools=("$@")
+[[ ${#tools[@]} -gt 0 ]] || tools=(etcd kube-apiserver kubectl opa helm)
+start=$SECONDS
+for t in "${tools[@]}"; do build_one "$t"; done
+log "all tools ready in $bin ($((SECONDS - start)) s)"
+echo "$bin"

@@ -1,0 +1,58 @@
+# golive — the two commands a new developer needs: `make demo` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(shell bash scripts/tools.sh --path)
+export PATH := $(BIN):$(PATH)
+
+.PHONY: help venv tools lint test test-unit test-policy test-e2e demo down bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.stamp: pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@touch $@
+
+venv: $(VENV)/.stamp  ## create .venv with the pinned Python dependencies
+
+tools:  ## build the pinned kube-apiserver, kubectl, etcd, opa, helm into ~/.cache/golive/bin
+	bash scripts/tools.sh
+
+lint: venv tools  ## ruff, mypy, import contracts, opa check/fmt
+	$(VENV)/bin/ruff check controller tests bench scripts
+	$(VENV)/bin/ruff format --check controller tests bench scripts
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+	opa check --strict policies
+	@test -z "$$(opa fmt --list policies)" || { echo "opa fmt: these need formatting:"; opa fmt --list policies; exit 1; }
+
+test-unit: venv  ## fast tests: pure domain, fake engine, kmock
+	$(PY) -m pytest tests/unit -q
+
+test-policy: venv tools  ## Rego unit tests (opa test) and every policy sample
+	$(PY) -m pytest tests/policy -q
+
+test-e2e: venv tools  ## real kube-apiserver + etcd + OPA on loopback
+	$(PY) -m pytest tests/e2e -q
+
+test: lint  ## the whole suite: lint, unit, policy and e2e tests
+	$(PY) -m pytest tests -q
+
+demo: venv tools  ## local control plane + CRDs + operator on the embedded engine + examples
+	$(PY) scripts/demo.py up
+
+down: venv  ## stop what `make demo` started
+	$(PY) scripts/demo.py down
+
+bench: venv tools  ## every benchmark under bench/, one JSON object per measure
+	$(PY) -m bench
+
+clean:  ## remove local state (not the tool cache)
+	-$(PY) scripts/demo.py down 2>/dev/null
+	rm -rf .golive .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,135 @@
+"""`make demo`: local control plane, CRDs, operator and examples, then `kubectl get agd`.
+
+`up` leaves the servers running in the background (state in .golive/demo/) so you can keep using
+kubectl; `down` stops them. Nothing here needs docker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.harness.controlplane import (  # noqa: E402
+    ControlPlane,
+    HarnessError,
+    ManagedProcess,
+    pid_alive,
+    wait_until,
+)
+
+STATE_DIR = REPO / ".golive" / "demo"
+STATE_FILE = STATE_DIR / "state.json"
+
+
+def say(msg: str) -> None:
+    print(f"\033[1m==> {msg}\033[0m", flush=True)
+
+
+def down() -> None:
+    if not STATE_FILE.exists():
+        say("nothing to stop")
+        return
+    state = json.loads(STATE_FILE.read_text())
+    for pid in reversed(state["pids"]):
+        if pid_alive(pid):
+            os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(pid_alive(p) for p in state["pids"]):
+        time.sleep(0.2)
+    for pid in state["pids"]:
+        if pid_alive(pid):
+            os.killpg(pid, signal.SIGKILL)
+    shutil.rmtree(STATE_DIR, ignore_errors=True)
+    say("demo stopped")
+
+
+def start_operator(plane: ControlPlane) -> ManagedProcess | None:
+    golive = REPO / ".venv" / "bin" / "golive"
+    probe = subprocess.run([str(golive), "run", "--help"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        return None  # the operator is not built yet in this version of the tree
+    env_kubeconfig = ["--kubeconfig", str(plane.kubeconfig)]
+    operator = ManagedProcess(
+        "golive-operator",
+        [str(golive), "run", "--engine", "embedded", *env_kubeconfig],
+        STATE_DIR / "operator.log",
+        tie_to_parent=False,
+    )
+    operator.start()
+    return operator
+
+
+def up() -> int:
+    if STATE_FILE.exists():
+        down()
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    say("building or reusing the pinned tools (kube-apiserver, etcd, kubectl, opa)")
+    plane = ControlPlane(STATE_DIR / "cluster", tie_to_parent=False)
+    started = time.monotonic()
+    try:
+        plane.start()
+    except HarnessError as err:
+        print(f"error: the local control plane did not start: {err}", file=sys.stderr)
+        plane.stop()
+        return 1
+    say(f"control plane up at {plane.url} in {time.monotonic() - started:.1f}s")
+    pids = plane.pids()
+    STATE_FILE.write_text(json.dumps({"pids": pids, "kubeconfig": str(plane.kubeconfig)}))
+
+    say("installing the CRDs")
+    plane.apply_crds()
+    operator = start_operator(plane)
+    if operator is not None:
+        pids.append(operator.pid)
+        STATE_FILE.write_text(json.dumps({"pids": pids, "kubeconfig": str(plane.kubeconfig)}))
+        say(f"operator running on the embedded engine (log: {operator.log_path})")
+    examples = sorted((REPO / "examples").glob("*.yaml"))
+    if examples:
+        say("applying examples/")
+        for example in examples:
+            result = plane.kubectl("apply", "-f", str(example), check=False)
+            print(result.stdout + result.stderr, end="")
+    if operator is not None:
+        wait_for_decisions(plane)
+    say("kubectl get agd -A")
+    print(plane.kubectl("get", "agd", "-A", "-o", "wide").stdout)
+    say("the control plane keeps running; use it with:")
+    print(f"  export KUBECONFIG={plane.kubeconfig}")
+    print(f"  {plane.bin_dir / 'kubectl'} get agd -A")
+    print("  make down    # stop it")
+    return 0
+
+
+def wait_for_decisions(plane: ControlPlane) -> None:
+    def decided() -> bool:
+        out = plane.kubectl("get", "agd", "-A", "-o", "json", check=False).stdout
+        items = json.loads(out or '{"items": []}')["items"]
+        return bool(items) and all(
+            i.get("status", {}).get("observedGeneration") == i["metadata"]["generation"]
+            for i in items
+        )
+
+    try:
+        wait_until(decided, 60, "every example agent to carry a decision")
+    except HarnessError as err:
+        print(f"warning: {err}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    command = sys.argv[1] if len(sys.argv) > 1 else "up"
+    if command == "up":
+        sys.exit(up())
+    if command == "down":
+        down()
+        sys.exit(0)
+    print("usage: demo.py up|down", file=sys.stderr)
+    sys.exit(2)

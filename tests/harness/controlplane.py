@@ -1,0 +1,505 @@
+"""A real Kubernetes control plane (etcd + kube-apiserver) and OPA server on loopback.
+
+envtest-style: the binaries are built from pinned Go modules by scripts/tools.sh and started
+directly, because this machine has no docker for kind. Used by the e2e fixtures and by
+`make demo`. Every process is started in its own process group and stopped by `stop()`; in
+tests a parent-death signal also kills them if the test runner itself is killed.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import ctypes
+import datetime as dt
+import ipaddress
+import os
+import secrets
+import signal
+import socket
+import ssl
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+REPO = Path(__file__).resolve().parents[2]
+TOOLS_SCRIPT = REPO / "scripts" / "tools.sh"
+PR_SET_PDEATHSIG = 1
+
+
+class HarnessError(RuntimeError):
+    """The control plane could not be built or started; the message says which step."""
+
+
+def tool_bin_dir(tools: Sequence[str] = ()) -> Path:
+    """Build (or reuse) the pinned binaries and return the directory that holds them."""
+    proc = subprocess.run(
+        ["bash", str(TOOLS_SCRIPT), *tools], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise HarnessError(f"scripts/tools.sh {' '.join(tools)} failed:\n{proc.stderr[-4000:]}")
+    return Path(proc.stdout.strip().splitlines()[-1])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    # Runs in the child between fork and exec: if the test runner dies, so does the server.
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+@dataclass
+class ManagedProcess:
+    """One server process, its log file, and a reliable stop."""
+
+    name: str
+    argv: list[str]
+    log_path: Path
+    tie_to_parent: bool = True
+    popen: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.popen = subprocess.Popen(
+            self.argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent if self.tie_to_parent else None,
+        )
+        log.close()
+
+    @property
+    def pid(self) -> int:
+        assert self.popen is not None
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def log_tail(self, chars: int = 3000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+    def stop(self, grace: float = 10.0) -> None:
+        if self.popen is None or self.popen.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGTERM)
+        try:
+            self.popen.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(timeout=5)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        if self.popen is not None and self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(timeout=5)
+
+
+def wait_until(
+    check: Callable[[], bool], timeout: float, what: str, proc: ManagedProcess | None = None
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and not proc.alive():
+            raise HarnessError(f"{proc.name} exited while waiting for {what}:\n{proc.log_tail()}")
+        if check():
+            return
+        time.sleep(0.1)
+    tail = proc.log_tail() if proc else ""
+    raise HarnessError(f"timed out after {timeout:.0f}s waiting for {what}\n{tail}")
+
+
+# --- certificates -----------------------------------------------------------------------------
+
+
+@dataclass
+class CertPair:
+    cert_pem: bytes
+    key_pem: bytes
+
+
+def _key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _pem_key(key: rsa.RSAPrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+
+
+def make_ca(common_name: str = "golive-test-ca") -> tuple[CertPair, rsa.RSAPrivateKey]:
+    key = _key()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    return CertPair(cert.public_bytes(serialization.Encoding.PEM), _pem_key(key)), key
+
+
+def make_serving_cert(
+    ca: CertPair, ca_key: rsa.RSAPrivateKey, hosts: Sequence[str] = ("127.0.0.1", "localhost")
+) -> CertPair:
+    key = _key()
+    ca_cert = x509.load_pem_x509_certificate(ca.cert_pem)
+    sans: list[x509.GeneralName] = []
+    for h in hosts:
+        try:
+            sans.append(x509.IPAddress(ipaddress.ip_address(h)))
+        except ValueError:
+            sans.append(x509.DNSName(h))
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    return CertPair(cert.public_bytes(serialization.Encoding.PEM), _pem_key(key))
+
+
+# --- the control plane ------------------------------------------------------------------------
+
+
+@dataclass
+class ControlPlane:
+    """etcd + kube-apiserver with RBAC, an admin token and a non-admin token."""
+
+    workdir: Path
+    tie_to_parent: bool = True
+    bin_dir: Path = field(default_factory=Path)
+    api_port: int = 0
+    etcd_port: int = 0
+    admin_token: str = ""
+    user_token: str = ""
+    user_name: str = "dev-user"
+    processes: list[ManagedProcess] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.api_port}"
+
+    @property
+    def ca_file(self) -> Path:
+        return self.workdir / "pki" / "ca.crt"
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.workdir / "admin.kubeconfig"
+
+    @property
+    def user_kubeconfig(self) -> Path:
+        return self.workdir / "user.kubeconfig"
+
+    def start(self, timeout: float = 90.0) -> ControlPlane:
+        self.bin_dir = tool_bin_dir(["etcd", "kube-apiserver", "kubectl"])
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        pki = self.workdir / "pki"
+        pki.mkdir(exist_ok=True)
+        ca, ca_key = make_ca()
+        serving = make_serving_cert(ca, ca_key)
+        (pki / "ca.crt").write_bytes(ca.cert_pem)
+        (pki / "ca.key").write_bytes(ca.key_pem)
+        (pki / "apiserver.crt").write_bytes(serving.cert_pem)
+        (pki / "apiserver.key").write_bytes(serving.key_pem)
+        sa_key = _key()
+        (pki / "sa.key").write_bytes(_pem_key(sa_key))
+        (pki / "sa.pub").write_bytes(
+            sa_key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+        self.admin_token = secrets.token_hex(16)
+        self.user_token = secrets.token_hex(16)
+        (pki / "tokens.csv").write_text(
+            f'{self.admin_token},admin,admin-uid,"system:masters"\n'
+            f"{self.user_token},{self.user_name},user-uid\n"
+        )
+        self.etcd_port, peer_port = free_port(), free_port()
+        etcd = ManagedProcess(
+            "etcd",
+            [
+                str(self.bin_dir / "etcd"),
+                "--data-dir",
+                str(self.workdir / "etcd"),
+                "--listen-client-urls",
+                f"http://127.0.0.1:{self.etcd_port}",
+                "--advertise-client-urls",
+                f"http://127.0.0.1:{self.etcd_port}",
+                "--listen-peer-urls",
+                f"http://127.0.0.1:{peer_port}",
+                "--initial-advertise-peer-urls",
+                f"http://127.0.0.1:{peer_port}",
+                "--initial-cluster",
+                f"default=http://127.0.0.1:{peer_port}",
+                "--unsafe-no-fsync",  # tests: durability across power loss is not the point
+                "--log-level",
+                "warn",
+            ],
+            self.workdir / "etcd.log",
+            self.tie_to_parent,
+        )
+        etcd.start()
+        self.processes.append(etcd)
+        wait_until(
+            lambda: _http_ok(f"http://127.0.0.1:{self.etcd_port}/health"), 30, "etcd /health", etcd
+        )
+        self.api_port = free_port()
+        self.processes.append(self._apiserver())
+        self.processes[-1].start()
+        self._write_kubeconfig(self.kubeconfig, "admin", self.admin_token)
+        self._write_kubeconfig(self.user_kubeconfig, self.user_name, self.user_token)
+        wait_until(self.ready, timeout, "kube-apiserver /readyz", self.processes[-1])
+        return self
+
+    def _apiserver(self) -> ManagedProcess:
+        pki = self.workdir / "pki"
+        return ManagedProcess(
+            "kube-apiserver",
+            [
+                str(self.bin_dir / "kube-apiserver"),
+                "--etcd-servers",
+                f"http://127.0.0.1:{self.etcd_port}",
+                "--bind-address",
+                "127.0.0.1",
+                "--advertise-address",
+                "127.0.0.1",
+                "--secure-port",
+                str(self.api_port),
+                "--cert-dir",
+                str(pki),
+                "--tls-cert-file",
+                str(pki / "apiserver.crt"),
+                "--tls-private-key-file",
+                str(pki / "apiserver.key"),
+                "--client-ca-file",
+                str(pki / "ca.crt"),
+                "--token-auth-file",
+                str(pki / "tokens.csv"),
+                "--authorization-mode",
+                "RBAC",
+                "--service-account-issuer",
+                "https://kubernetes.default.svc.cluster.local",
+                "--service-account-key-file",
+                str(pki / "sa.pub"),
+                "--service-account-signing-key-file",
+                str(pki / "sa.key"),
+                "--service-cluster-ip-range",
+                "10.0.0.0/24",
+                "--disable-admission-plugins",
+                "ServiceAccount",
+                "--allow-privileged",
+                "true",
+                "--v",
+                "1",
+            ],
+            self.workdir / "kube-apiserver.log",
+            self.tie_to_parent,
+        )
+
+    def restart_apiserver(self) -> None:
+        """Stop and start kube-apiserver on the same port and etcd (for fault tests)."""
+        api = next(p for p in self.processes if p.name == "kube-apiserver")
+        api.stop()
+        self.processes.remove(api)
+        fresh = self._apiserver()
+        fresh.start()
+        self.processes.append(fresh)
+        wait_until(self.ready, 60, "kube-apiserver /readyz after restart", fresh)
+
+    def ready(self) -> bool:
+        return _http_ok(f"{self.url}/readyz", token=self.admin_token, ca_file=self.ca_file)
+
+    def _write_kubeconfig(self, path: Path, user: str, token: str) -> None:
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {
+                    "name": "golive-local",
+                    "cluster": {
+                        "server": self.url,
+                        "certificate-authority-data": base64.b64encode(
+                            self.ca_file.read_bytes()
+                        ).decode(),
+                    },
+                }
+            ],
+            "users": [{"name": user, "user": {"token": token}}],
+            "contexts": [
+                {"name": "golive-local", "context": {"cluster": "golive-local", "user": user}}
+            ],
+            "current-context": "golive-local",
+        }
+        path.write_text(yaml.safe_dump(config))
+        path.chmod(0o600)
+
+    def stop(self) -> None:
+        for proc in reversed(self.processes):
+            proc.stop()
+
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.processes if p.popen is not None]
+
+    # --- clients --------------------------------------------------------------------------
+
+    def kubectl(
+        self, *args: str, input: str | None = None, check: bool = True, user: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        kubeconfig = self.user_kubeconfig if user else self.kubeconfig
+        proc = subprocess.run(
+            [str(self.bin_dir / "kubectl"), "--kubeconfig", str(kubeconfig), *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        if check and proc.returncode != 0:
+            raise HarnessError(f"kubectl {' '.join(args)} failed:\n{proc.stderr}")
+        return proc
+
+    def api_client(self, user: bool = False) -> Any:
+        from kubernetes import config
+
+        return config.new_client_from_config(
+            config_file=str(self.user_kubeconfig if user else self.kubeconfig)
+        )
+
+    def apply(self, path: Path | str) -> None:
+        self.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
+
+    def apply_crds(self, path: Path | str = REPO / "crds") -> None:
+        self.apply(path)
+        self.kubectl(
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd",
+            "-l",
+            "app.kubernetes.io/part-of=golive",
+        )
+
+
+@dataclass
+class OpaServer:
+    """`opa run --server` on a loopback port."""
+
+    workdir: Path
+    tie_to_parent: bool = True
+    port: int = 0
+    process: ManagedProcess | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> OpaServer:
+        bin_dir = tool_bin_dir(["opa"])
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.port = self.port or free_port()
+        self.process = ManagedProcess(
+            "opa",
+            [
+                str(bin_dir / "opa"),
+                "run",
+                "--server",
+                "--addr",
+                f"127.0.0.1:{self.port}",
+                "--log-level",
+                "error",
+                "--disable-telemetry",
+            ],
+            self.workdir / "opa.log",
+            self.tie_to_parent,
+        )
+        self.process.start()
+        wait_until(lambda: _http_ok(f"{self.url}/health"), timeout, "opa /health", self.process)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+
+
+def _http_ok(url: str, token: str | None = None, ca_file: Path | None = None) -> bool:
+    req = urllib.request.Request(url)
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    ctx = ssl.create_default_context(cafile=str(ca_file)) if ca_file else None
+    try:
+        with urllib.request.urlopen(req, timeout=2, context=ctx) as resp:
+            return int(resp.status) == 200
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def pid_alive(pid: int) -> bool:
+    """True if a process with this pid exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"

@@ -1,0 +1,1 @@
+"""`golive check`: the decision offline, on files, for CI."""

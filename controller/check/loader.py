@@ -1,0 +1,162 @@
+"""Read manifests from files, folders and stdin, keeping file and line for every document."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+GROUP = "golive.dev"
+KINDS = ("AgentDeployment", "AgentContract", "AgentException")
+YAML_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@dataclass(frozen=True)
+class Document:
+    """One Kubernetes object read from `source` (a path or "-"), starting at `line`."""
+
+    source: str
+    line: int
+    obj: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return str(self.obj.get("kind", ""))
+
+    @property
+    def where(self) -> str:
+        return f"{self.source}:{self.line}"
+
+    @property
+    def name(self) -> str:
+        meta = self.obj.get("metadata")
+        return str(meta.get("name", "")) if isinstance(meta, dict) else ""
+
+    @property
+    def namespace(self) -> str:
+        meta = self.obj.get("metadata")
+        ns = meta.get("namespace") if isinstance(meta, dict) else None
+        return str(ns) if ns else "default"
+
+
+@dataclass(frozen=True)
+class InputError:
+    """A problem with the input itself (not a policy violation): file, line and what is wrong."""
+
+    source: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.source}:{self.line}: {self.message}"
+            if self.line
+            else f"{self.source}: {self.message}"
+        )
+
+
+@dataclass
+class Manifests:
+    """Every golive document found, the input errors, and what was skipped."""
+
+    documents: list[Document] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)  # "apps/v1 Deployment" -> count
+
+    def of_kind(self, kind: str) -> list[Document]:
+        return [d for d in self.documents if d.kind == kind]
+
+
+def is_golive(obj: dict[str, Any]) -> bool:
+    api = str(obj.get("apiVersion", ""))
+    return api.split("/")[0] == GROUP and obj.get("kind") in KINDS
+
+
+def expand_paths(paths: Iterable[str]) -> Iterator[str]:
+    """Files as given, folders walked for YAML/JSON files in sorted order, "-" for stdin."""
+    for raw in paths:
+        if raw == "-":
+            yield raw
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            for found in sorted(path.rglob("*")):
+                if found.is_file() and found.suffix in YAML_SUFFIXES:
+                    yield str(found)
+        else:
+            yield raw
+
+
+def load(paths: Iterable[str]) -> Manifests:
+    out = Manifests()
+    for source in expand_paths(paths):
+        try:
+            text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            out.errors.append(InputError(source, 0, "no such file or folder"))
+            continue
+        except (OSError, UnicodeDecodeError) as err:
+            out.errors.append(InputError(source, 0, f"cannot read: {err}"))
+            continue
+        parse_into(out, source, text)
+    return out
+
+
+def parse_into(out: Manifests, source: str, text: str) -> None:
+    """Parse a multi-document YAML stream; a syntax error stops this file only."""
+    loader = yaml.SafeLoader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            line = node.start_mark.line + 1
+            obj = loader.construct_document(node)
+            add_object(out, source, line, obj)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = mark.line + 1 if mark else 0
+        problem = err.problem or err.context or "invalid YAML"
+        out.errors.append(InputError(source, line, f"malformed YAML: {problem}"))
+    except yaml.YAMLError as err:
+        out.errors.append(InputError(source, 0, f"malformed YAML: {err}"))
+    finally:
+        loader.dispose()
+
+
+def add_object(out: Manifests, source: str, line: int, obj: Any) -> None:
+    if obj is None:
+        return  # an empty document between `---` separators
+    if not isinstance(obj, dict):
+        kind = type(obj).__name__
+        out.errors.append(
+            InputError(source, line, f"expected a Kubernetes object (a mapping), found a {kind}")
+        )
+        return
+    if not obj.get("apiVersion") or not obj.get("kind"):
+        out.errors.append(
+            InputError(source, line, "not a Kubernetes object: expected apiVersion and kind")
+        )
+        return
+    if obj.get("kind") == "List" and isinstance(obj.get("items"), list):
+        for item in obj["items"]:
+            add_object(out, source, line, item)
+        return
+    if is_golive(obj):
+        out.documents.append(Document(source, line, obj))
+        return
+    if str(obj.get("apiVersion", "")).startswith(GROUP + "/"):
+        out.errors.append(
+            InputError(
+                source,
+                line,
+                f"unknown golive kind {obj.get('kind')!r}; expected one of {', '.join(KINDS)}",
+            )
+        )
+        return
+    label = f"{obj.get('apiVersion', '?')} {obj.get('kind', '?')}"
+    out.skipped[label] = out.skipped.get(label, 0) + 1

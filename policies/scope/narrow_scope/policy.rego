@@ -18,7 +18,8 @@ process := object.get(scope, "process", "") if is_object(scope)
 
 slug_pattern := `^[a-z0-9]+(-[a-z0-9]+)*$`
 
-mime_pattern := `^[a-z]+/[a-z0-9.+-]+$`
+# One type/subtype, optionally with parameters such as "; charset=utf-8"; no lists, no wildcards.
+mime_pattern := `^[a-z]+/[a-z0-9.+-]+(\s*;\s*[a-z0-9-]+=[^,;\s]+)*$`
 
 # Separators that turn one value into a list of values.
 list_pattern := `,|;|&|\||/|\s(and|or|plus)\s`

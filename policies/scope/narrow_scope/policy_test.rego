@@ -21,6 +21,10 @@ test_vendor_mime_types_allowed if {
 	denied({"inputFormat": "message/rfc822", "outputFormat": "application/vnd.golive.ticket+json"}) == set()
 }
 
+test_mime_parameters_allowed if {
+	denied({"outputFormat": "application/json; charset=utf-8"}) == set()
+}
+
 test_missing_scope_denied if {
 	violations := narrow_scope.deny with input.agent as {"metadata": {"name": "a"}, "spec": {}}
 	some v in violations
@@ -69,6 +73,7 @@ test_wildcard_format_denied if {
 test_format_list_denied if {
 	denied({"outputFormat": "application/json, text/csv"}) == {"spec.scope.outputFormat"}
 	denied({"inputFormat": "application/pdf,image/png"}) == {"spec.scope.inputFormat"}
+	denied({"inputFormat": "text/plain; charset=utf-8, text/html"}) == {"spec.scope.inputFormat"}
 }
 
 test_format_not_a_mime_type_denied if {

@@ -56,3 +56,29 @@ bench: venv tools  ## every benchmark under bench/, one JSON object per measure
 clean:  ## remove local state (not the tool cache)
 	-$(PY) scripts/demo.py down 2>/dev/null
 	rm -rf .golive .pytest_cache .mypy_cache .ruff_cache
+
+# ---------------------------------------------------------------------------------------------
+# kind: for users with docker and kind. Not used by `make demo` or `make test` (no docker here).
+# Owned by the chart/ship-it work; the targets above are unchanged.
+# ---------------------------------------------------------------------------------------------
+KIND_CLUSTER ?= golive
+IMAGE_REPO ?= golive
+IMAGE_TAG ?= 0.1.0
+GOLIVE_NAMESPACE ?= golive-system
+
+.PHONY: kind-up deploy kind-down sync-chart
+
+kind-up:  ## (docker) create a one-node kind cluster from kind-config.yaml
+	kind create cluster --name $(KIND_CLUSTER) --config kind-config.yaml
+
+deploy:  ## (docker) build the image, load it into kind, helm install charts/golive
+	docker build -t $(IMAGE_REPO):$(IMAGE_TAG) .
+	kind load docker-image $(IMAGE_REPO):$(IMAGE_TAG) --name $(KIND_CLUSTER)
+	helm upgrade --install golive charts/golive --namespace $(GOLIVE_NAMESPACE) --create-namespace \
+	  --set image.repository=$(IMAGE_REPO) --set image.tag=$(IMAGE_TAG) --wait --timeout 5m
+
+kind-down:  ## (docker) delete the kind cluster
+	kind delete cluster --name $(KIND_CLUSTER)
+
+sync-chart:  ## copy crds/ and the policy library into charts/golive (after changing either)
+	bash scripts/sync-chart.sh

@@ -346,8 +346,8 @@ class ControlPlane:
                 "10.0.0.0/24",
                 "--disable-admission-plugins",
                 "ServiceAccount",
-                "--allow-privileged",
-                "true",
+                "--allow-privileged=true",
+                "--endpoint-reconciler-type=none",  # loopback cannot be an endpoint
                 "--v",
                 "1",
             ],

@@ -22,6 +22,13 @@ if [[ "${1:-}" == "--path" ]]; then echo "$bin"; exit 0; fi
 log() { printf '[tools] %s\n' "$*" >&2; }
 fail() { printf '[tools] ERROR: %s\n' "$*" >&2; exit 1; }
 
+# One build at a time per cache: parallel test sessions and `make` targets share it.
+exec 9>"$cache/.lock"
+if ! flock -n 9; then
+  printf '[tools] waiting for another tools.sh run to finish (lock %s)\n' "$cache/.lock" >&2
+  flock 9
+fi
+
 command -v go >/dev/null || fail "go is not installed (needed to build the pinned tools; Go >= 1.26)"
 
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false

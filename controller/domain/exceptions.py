@@ -1,0 +1,68 @@
+"""Which AgentExceptions are active for an agent, and when that set next changes.
+
+Expiry is decided here, in Python, because regopy cannot parse `...Z` timestamps
+(engines.md); Rego only ever sees the active exceptions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from controller.domain.model import AgentException
+
+
+def format_timestamp(moment: datetime) -> str:
+    """UTC, second precision, `Z` suffix: the form Kubernetes writes (`2026-12-01T00:00:00Z`)."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: golive compares only time-zone-aware moments")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _applies(exception: AgentException, agent_name: str, namespace: str) -> bool:
+    return exception.meta.namespace == namespace and agent_name in exception.targets
+
+
+def active_exceptions(
+    exceptions: Iterable[AgentException], agent_name: str, namespace: str, now: datetime
+) -> list[AgentException]:
+    """Exceptions in the agent's namespace that target it and have not expired (now < expiresAt).
+
+    At exactly `expiresAt` the exception is already inactive. Sorted by name for determinism.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be time-zone aware")
+    active = [
+        exception
+        for exception in exceptions
+        if _applies(exception, agent_name, namespace) and now < exception.expires_at
+    ]
+    return sorted(active, key=lambda exception: exception.meta.name)
+
+
+def next_expiry(
+    exceptions: Iterable[AgentException], agent_name: str, namespace: str, now: datetime
+) -> datetime | None:
+    """The earliest moment an active exception for this agent expires, or None.
+
+    The operator schedules a re-decision then, so a waiver never outlives its expiry.
+    """
+    active = active_exceptions(exceptions, agent_name, namespace, now)
+    return min((exception.expires_at for exception in active), default=None)
+
+
+def waived_policies(active: Iterable[AgentException]) -> frozenset[str]:
+    return frozenset(policy for exception in active for policy in exception.policies)
+
+
+def exceptions_input(active: Iterable[AgentException]) -> list[dict[str, Any]]:
+    """The `exceptions` block of the policy input."""
+    return [
+        {
+            "name": exception.meta.name,
+            "policies": list(exception.policies),
+            "expiresAt": format_timestamp(exception.expires_at),
+        }
+        for exception in active
+    ]

@@ -1,0 +1,44 @@
+"""The one interface every policy engine keeps: embedded (regopy), remote (OPA server), fake.
+
+Thread safety: the operator and the webhook call `evaluate` through `asyncio.to_thread`, so
+several threads may call it at once; every implementation must be safe for that (a lock is
+enough). `evaluate` never returns partial results: it returns all violations or raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from controller.domain.decision import RawViolation
+
+ENTRYPOINT_PACKAGE = "golive_entrypoint"
+ENTRYPOINT_RULE = "violations"
+# regopy's entry-point syntax (`<package path>/<rule>`) and OPA's data API path are the same.
+ENTRYPOINT_PATH = f"{ENTRYPOINT_PACKAGE}/{ENTRYPOINT_RULE}"
+
+
+class EngineError(Exception):
+    """Base of the two ways an evaluation can fail; both give a decision `unknown`."""
+
+
+class EngineUnavailable(EngineError):
+    """The engine could not answer: unreachable, timed out, or its worker could not start."""
+
+
+class PolicyError(EngineError):
+    """The policies cannot be used: a module does not compile, is refused (forbidden builtin,
+    missing METADATA), fails at evaluation, returns malformed entries or crashed the engine."""
+
+
+class Engine(Protocol):
+    name: str  # "embedded" | "remote" | "fake": shown in status.policy.engine
+    digest: str  # "sha256:..." of the loaded bundle: shown in status.policy.digest
+
+    def evaluate(self, policy_input: Mapping[str, Any]) -> list[RawViolation]:
+        """All entries of data.golive_entrypoint.violations, sorted; raises EngineError."""
+        ...
+
+    def close(self) -> None:
+        """Release the worker process / HTTP session. Idempotent."""
+        ...

@@ -36,6 +36,11 @@ test_missing_fallback_denied if {
 	count(violations) == 1
 }
 
+test_null_spec_denied if {
+	violations := fallback_defined.deny with input.agent as {"metadata": {"name": "a"}, "spec": null}
+	{v.field | some v in violations} == {"spec.fallback"}
+}
+
 test_missing_mode_denied if {
 	denied({"target": "queue/ap-clerks", "timeoutSeconds": 30}, false) == {"spec.fallback.mode"}
 }

@@ -10,7 +10,7 @@ monitoring := {
 	"alerts": ["InvoiceTriageErrorRate"],
 }
 
-agent(monitoring) := {"metadata": {"name": "invoice-triage", "namespace": "finance-agents"}, "spec": {"monitoring": monitoring}}
+agent(config) := {"metadata": {"name": "invoice-triage", "namespace": "finance-agents"}, "spec": {"monitoring": config}}
 
 # denied(changes) is the set of fields denied for the monitoring above with these changes.
 denied(changes) := fields if {

@@ -35,6 +35,11 @@ test_untagged_image_denied if {
 	denied(["registry.example.com/agents/invoice-triage:3.4.1", "registry.example.com:5000/agents/sidecar"]) == {"spec.template.spec.containers[1].image"}
 }
 
+test_container_not_an_object_denied if {
+	violations := pinned_image.deny with input.agent as {"spec": {"template": {"spec": {"containers": ["registry.example.com/agents/x:1.0"]}}}}
+	{v.field | some v in violations} == {"spec.template.spec.containers[0].image"}
+}
+
 test_missing_image_denied if {
 	violations := pinned_image.deny with input.agent as {"spec": {"template": {"spec": {"containers": [{"name": "agent"}]}}}}
 	{v.field | some v in violations} == {"spec.template.spec.containers[0].image"}

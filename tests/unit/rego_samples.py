@@ -37,5 +37,5 @@ LIB = """package golive.lib.names
 
 import rego.v1
 
-upper(s) := upper(s)
+shout(s) := upper(s)
 """

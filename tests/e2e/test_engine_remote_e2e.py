@@ -1,0 +1,179 @@
+"""RemoteEngine against a real `opa run --server` on loopback.
+
+The small OPA fixture here starts the cached binary directly (~/.cache/golive/bin/opa) and always
+stops it; the lead may move it into conftest.py.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from controller.domain.decision import RawViolation
+from controller.engine.bundle import bundle_from_modules
+from controller.engine.embedded import EmbeddedEngine, _smoke_inputs
+from controller.engine.protocol import EngineUnavailable, PolicyError
+from controller.engine.remote import RemoteEngine
+from tests.unit.rego_samples import LIB, OWNER, REPLICAS, policy
+
+pytestmark = pytest.mark.e2e
+
+OPA_BINARY = Path(os.environ.get("GOLIVE_OPA", Path.home() / ".cache/golive/bin/opa"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LocalOpa:
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = workdir / f"opa-{self.port}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> LocalOpa:
+        if not OPA_BINARY.exists():
+            pytest.fail(f"{OPA_BINARY} is missing: build it with scripts/tools.sh opa")
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(OPA_BINARY), "run", "--server", "--addr", f"127.0.0.1:{self.port}",
+                 "--log-level", "error", "--disable-telemetry"],
+                stdout=log, stderr=log,
+            )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=1) as answer:
+                    if answer.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        pytest.fail(f"OPA did not become healthy; log: {self.log.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture
+def opa(tmp_path: Path) -> Iterator[LocalOpa]:
+    server = LocalOpa(tmp_path)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+def agent_input(**spec: Any) -> dict[str, Any]:
+    policy_input = copy.deepcopy(_smoke_inputs()[0])
+    policy_input["agent"]["spec"] = spec
+    return policy_input
+
+
+MODULES = {
+    "ownership/owner/policy.rego": OWNER,
+    "release/replicas/policy.rego": REPLICAS,
+    "lib/names.rego": LIB,
+}
+
+
+def test_remote_returns_the_same_violations_as_embedded(opa: LocalOpa) -> None:
+    bundle = bundle_from_modules(MODULES)
+    with RemoteEngine(bundle, opa.url) as remote, EmbeddedEngine(bundle) as embedded:
+        assert remote.name == "remote" and remote.digest == embedded.digest == bundle.digest
+        for spec in ({}, {"replicas": 3}, {"owner": {"name": "D"}, "replicas": 1}):
+            assert remote.evaluate(agent_input(**spec)) == embedded.evaluate(agent_input(**spec))
+        assert remote.evaluate(agent_input(replicas=3)) == [
+            RawViolation("golive.ownership.owner", "spec.owner", "no owner among 1 fields"),
+            RawViolation("golive.release.replicas", "spec.replicas", "more than one replica"),
+        ]
+
+
+def test_reload_replaces_old_modules(opa: LocalOpa) -> None:
+    with RemoteEngine(bundle_from_modules(MODULES), opa.url):
+        pass
+    only_owner = bundle_from_modules({"renamed/owner.rego": OWNER})
+    with RemoteEngine(only_owner, opa.url) as remote:
+        found = remote.evaluate(agent_input(replicas=3))
+        assert [v.policy for v in found] == ["golive.ownership.owner"]
+
+
+def test_syntax_error_is_policy_error_with_opa_location(opa: LocalOpa) -> None:
+    broken = OWNER.replace("if not input.agent.spec.owner", "if { x := }")
+    with pytest.raises(PolicyError) as caught:
+        RemoteEngine(bundle_from_modules({"ownership/owner/policy.rego": broken}), opa.url)
+    message = str(caught.value)
+    assert "OPA refused module ownership/owner/policy.rego" in message
+    assert "ownership/owner/policy.rego:12:" in message
+
+
+def test_forbidden_builtin_refused_before_upload_and_why(
+    opa: LocalOpa, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = policy(
+        "golive.net.call",
+        'deny contains {"field": "f", "msg": "unreachable"} if {\n'
+        '\tr := http.send({"method": "get", "url": "http://127.0.0.1:9"})\n'
+        "\tr.status_code != 200\n}\n",
+    )
+    with pytest.raises(PolicyError, match=r"refused: line 13:7: http\.send"):
+        bundle_from_modules({"net/call/policy.rego": text})
+    bundle = bundle_from_modules({"o.rego": OWNER})
+    sneaky = type(bundle)(dict(bundle.modules, **{"net/call/policy.rego": text}), {}, "x")
+    with pytest.raises(PolicyError, match=r"http\.send"):
+        RemoteEngine(sneaky, opa.url)
+    # Why: OPA itself accepts http.send (it is a builtin there); only golive's scan stops it.
+    monkeypatch.setattr("controller.engine.remote.refuse_forbidden", lambda modules: None)
+    RemoteEngine(sneaky, opa.url).close()
+
+
+def test_evaluation_error_is_policy_error(opa: LocalOpa) -> None:
+    conflict = policy(
+        "golive.bad.conflict",
+        "value := input.agent.spec.a\nvalue := input.agent.spec.b\n\n"
+        'deny contains {"field": "f", "msg": "m"} if value\n',
+    )
+    with RemoteEngine(bundle_from_modules({"c.rego": conflict}), opa.url) as remote:
+        assert remote.evaluate(agent_input()) == []
+        with pytest.raises(PolicyError, match="could not evaluate"):
+            remote.evaluate(agent_input(a=1, b=2))
+
+
+def test_unreachable_opa_is_engine_unavailable(tmp_path: Path) -> None:
+    with pytest.raises(EngineUnavailable):
+        RemoteEngine(bundle_from_modules(MODULES), f"http://127.0.0.1:{free_port()}")
+
+
+def test_opa_restart_loses_modules_and_the_engine_uploads_again(tmp_path: Path) -> None:
+    server = LocalOpa(tmp_path).start()
+    try:
+        remote = RemoteEngine(bundle_from_modules(MODULES), server.url, timeout=1.0)
+        assert len(remote.evaluate(agent_input())) == 1
+        server.stop()
+        with pytest.raises(EngineUnavailable):
+            remote.evaluate(agent_input())
+        server = LocalOpa(tmp_path, port=server.port).start()
+        assert len(remote.evaluate(agent_input())) == 1  # re-uploaded on the undefined answer
+        remote.close()
+        with pytest.raises(EngineUnavailable, match="closed"):
+            remote.evaluate(agent_input())
+    finally:
+        server.stop()

@@ -193,10 +193,9 @@ def summary_line(run: CheckRun) -> str:
 
 
 def render_text(run: CheckRun, console: Any) -> None:
-    """Human output with rich: one block per agent, violations in a table."""
-    from rich.table import Table
-
+    """Human output with rich: a line per agent, an indented line per finding (CI-log friendly)."""
     style = {"admitted": "green", "blocked": "red", "unknown": "yellow"}
+    colour = {"deny": "red", "warn": "yellow", "dryrun": "blue", "excepted": "magenta"}
     for err in run.errors:
         console.print(f"[red]error[/red] {err}", highlight=False)
     for agent in run.agents:
@@ -207,13 +206,12 @@ def render_text(run: CheckRun, console: Any) -> None:
         )
         if agent.result == "unknown":
             console.print(f"  {agent.reason}: {agent.message}", highlight=False)
-        if agent.findings:
-            table = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))
-            for col in ("enforcement", "policy", "field", "message"):
-                table.add_column(col, overflow="fold")
-            for f in agent.findings:
-                table.add_row(f.enforcement, f.policy, f.field, f.message)
-            console.print(table)
+        for f in agent.findings:
+            console.print(
+                f"  [{colour.get(f.enforcement, 'red')}]{f.enforcement:8}[/] {f.policy}  "
+                f"[bold]{f.field}[/bold]: {f.message}",
+                highlight=False,
+            )
     console.print(summary_line(run), highlight=False)
     console.print(f"[dim]engine {run.engine}, policies {run.digest}[/dim]", highlight=False)
 

@@ -1,0 +1,100 @@
+"""`golive check`: load manifests, decide every AgentDeployment, collect a CheckRun."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from controller.check.loader import Document, InputError, Manifests, load
+from controller.check.report import AgentReport, CheckRun, findings_from
+from controller.check.schema import SchemaSet
+from controller.domain.policy_input import Operation, PolicyContext
+from controller.engine.verdict import PolicySet, decide_agent
+
+
+def validate(manifests: Manifests, schemas: SchemaSet) -> list[Document]:
+    """Documents that pass the CRD schema; the others become input errors naming the field."""
+    valid = []
+    for doc in manifests.documents:
+        problems = list(schemas.errors(doc.obj))
+        if not doc.name:
+            problems.insert(0, "metadata.name: expected a name")
+        if problems:
+            for problem in problems:
+                manifests.errors.append(
+                    InputError(doc.source, doc.line, f"{doc.kind} {doc.name or '?'}: {problem}")
+                )
+        else:
+            valid.append(doc)
+    return valid
+
+
+def check(
+    paths: Iterable[str],
+    contract_paths: Iterable[str],
+    policy_set: PolicySet,
+    now: datetime,
+    schemas: SchemaSet | None = None,
+) -> CheckRun:
+    manifests = load(paths)
+    extra = load(contract_paths)  # --contracts: context only, never reported as agents
+    schemas = schemas or SchemaSet()
+    given = validate(manifests, schemas)
+    documents = given + validate(extra, schemas)
+    manifests.errors.extend(extra.errors)
+
+    contracts: dict[tuple[str, str], dict[str, Any]] = {}
+    exceptions: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for doc in documents:
+        obj = with_namespace(doc)
+        if doc.kind == "AgentContract":
+            contracts[(doc.namespace, doc.name)] = obj
+        elif doc.kind == "AgentException":
+            exceptions[doc.namespace].append(obj)
+
+    reports = []
+    context = PolicyContext(Operation.CHECK, now)
+    for doc in documents:
+        if doc.kind != "AgentDeployment" or doc not in given:
+            continue
+        agent = with_namespace(doc)
+        ref = ((agent.get("spec") or {}).get("contractRef") or {}).get("name")
+        verdict = decide_agent(
+            policy_set,
+            agent,
+            contract=contracts.get((doc.namespace, str(ref))) if ref else None,
+            exceptions=exceptions[doc.namespace],
+            context=context,
+        )
+        d = verdict.decision
+        reports.append(
+            AgentReport(
+                doc.source,
+                doc.line,
+                doc.namespace,
+                doc.name,
+                d.result.value,
+                d.reason.value,
+                d.message,
+                findings_from(d.violations),
+            )
+        )
+    return CheckRun(
+        reports,
+        manifests.errors,
+        manifests.skipped,
+        policy_set.engine.name,
+        policy_set.engine.digest,
+        {pid: info.title for pid, info in policy_set.bundle.policies.items()},
+    )
+
+
+def with_namespace(doc: Document) -> dict[str, Any]:
+    """Objects without a namespace land in `default`, as `kubectl apply` would put them."""
+    obj = dict(doc.obj)
+    meta = dict(obj.get("metadata") or {})
+    meta.setdefault("namespace", doc.namespace)
+    obj["metadata"] = meta
+    return obj

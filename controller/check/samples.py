@@ -1,0 +1,53 @@
+"""Policy samples: every `samples/allowed` manifest passes the whole library, every
+`samples/disallowed` manifest is denied by its own folder's rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from controller.check.report import CheckRun
+from controller.check.run import check
+from controller.engine.verdict import PolicySet
+
+
+@dataclass(frozen=True)
+class SampleResult:
+    path: str
+    expected: str  # "allowed" | "disallowed"
+    passed: bool
+    detail: str
+
+
+def policy_id_of(rule_dir: Path, root: Path) -> str:
+    return "golive." + ".".join(rule_dir.relative_to(root).parts)
+
+
+def check_samples(root: Path, policy_set: PolicySet, now: datetime) -> list[SampleResult]:
+    results = []
+    for samples in sorted(root.rglob("samples")):
+        rule_dir = samples.parent
+        policy = policy_id_of(rule_dir, root)
+        for expected in ("allowed", "disallowed"):
+            for path in sorted((samples / expected).glob("*.y*ml")):
+                run = check([str(path)], [], policy_set, now)
+                results.append(judge(str(path), expected, policy, run))
+    return results
+
+
+def judge(path: str, expected: str, policy: str, run: CheckRun) -> SampleResult:
+    if run.errors:
+        return SampleResult(path, expected, False, "; ".join(str(e) for e in run.errors))
+    if not run.agents:
+        return SampleResult(path, expected, False, "no AgentDeployment in the sample")
+    if expected == "allowed":
+        bad = [a for a in run.agents if a.result != "admitted"]
+        detail = "; ".join(f"{a.agent}: {a.message}" for a in bad)
+        return SampleResult(path, expected, not bad, detail or "admitted")
+    denied_here = all(
+        any(f.policy == policy and f.enforcement in ("deny", "warn", "dryrun") for f in a.findings)
+        for a in run.agents
+    )
+    detail = "reported by " + policy if denied_here else f"{policy} did not report it"
+    return SampleResult(path, expected, denied_here, detail)

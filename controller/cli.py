@@ -1,0 +1,161 @@
+"""The `golive` command: check manifests offline, test policies, run the operator."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from controller import __version__
+from controller.check.report import FORMATS, render, render_text
+from controller.domain.model import parse_timestamp
+from controller.engine.factory import ENGINES, policy_set_from_dir
+from controller.engine.protocol import EngineError
+from controller.engine.verdict import PolicySet
+
+app = typer.Typer(
+    help="golive: gate AI-agent deployments on a go-live checklist written in Rego.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+policy_app = typer.Typer(help="Work on a policy library.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
+DEFAULT_POLICIES = Path("policies")
+err = Console(stderr=True, highlight=False)
+
+
+def fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(EXIT_USAGE)
+
+
+def parse_now(at: str | None) -> datetime:
+    if at is None:
+        return datetime.now(UTC)
+    try:
+        return parse_timestamp(at, "--at")
+    except ValueError as error:
+        raise fail(str(error)) from None
+
+
+def load_policy_set(policies: Path, engine: str, opa_url: str | None) -> PolicySet:
+    if engine not in ENGINES:
+        raise fail(f"--engine: expected one of {', '.join(ENGINES)}, got {engine!r}")
+    try:
+        return policy_set_from_dir(engine, policies, opa_url)
+    except EngineError as error:
+        raise fail(f"policies in {policies} cannot be used, nothing is admitted: {error}") from None
+    except ValueError as error:
+        raise fail(str(error)) from None
+
+
+PoliciesOpt = Annotated[
+    Path, typer.Option("--policies", "-p", help="Folder of Rego policies (policies/<area>/<rule>).")
+]
+EngineOpt = Annotated[str, typer.Option("--engine", help="embedded (regopy, default) or remote.")]
+OpaUrlOpt = Annotated[str | None, typer.Option("--opa-url", help="OPA server for --engine remote.")]
+
+
+@app.command("check")
+def check_command(
+    paths: Annotated[list[str], typer.Argument(help="Files, folders, or - for stdin.")],
+    policies: PoliciesOpt = DEFAULT_POLICIES,
+    contracts: Annotated[
+        list[str] | None,
+        typer.Option("--contracts", "-c", help="Files or folders with AgentContracts/Exceptions."),
+    ] = None,
+    engine: EngineOpt = "embedded",
+    opa_url: OpaUrlOpt = None,
+    output_format: Annotated[
+        str, typer.Option("--format", "-o", help="text, json, junit or sarif.")
+    ] = "text",
+    at: Annotated[
+        str | None, typer.Option("--at", help="Decide as of this RFC 3339 time (default now).")
+    ] = None,
+) -> None:
+    """Decide every AgentDeployment in PATHS, as the cluster would.
+
+    Exit 0: all admitted. 1: a violation blocks or no decision could be made. 2: usage or
+    input errors (malformed YAML, wrong types, broken policies).
+    """
+    from controller.check.run import check
+
+    if output_format not in FORMATS:
+        raise fail(f"--format: expected one of {', '.join(FORMATS)}, got {output_format!r}")
+    now = parse_now(at)
+    policy_set = load_policy_set(policies, engine, opa_url)
+    try:
+        run = check(paths, contracts or [], policy_set, now)
+    finally:
+        policy_set.engine.close()
+    if output_format == "text":
+        render_text(run, Console(highlight=False, soft_wrap=True))
+    else:
+        sys.stdout.write(render(run, output_format) + "\n")
+    raise typer.Exit(run.exit_code)
+
+
+@policy_app.command("test")
+def policy_test_command(
+    directory: Annotated[Path, typer.Argument(help="The policy library.")] = DEFAULT_POLICIES,
+    runner: Annotated[
+        str, typer.Option("--runner", help="Rego tests on: embedded (default) or opa.")
+    ] = "embedded",
+    opa: Annotated[str, typer.Option("--opa", help="opa binary for --runner opa.")] = "opa",
+) -> None:
+    """Run the Rego unit tests and check every sample (allowed must pass, disallowed must fail)."""
+    from controller.check.samples import check_samples
+    from controller.engine.rego_tests import read_rego_files, run_rego_tests
+
+    console = Console(highlight=False)
+    failures = 0
+    if runner == "opa":
+        proc = subprocess.run([opa, "test", str(directory)], check=False)
+        failures += proc.returncode != 0
+    elif runner == "embedded":
+        results = run_rego_tests(read_rego_files(directory))
+        for r in results:
+            if not r.passed:
+                console.print(f"[red]FAIL[/red] {r.package}.{r.name}: {r.detail}")
+        failed = sum(not r.passed for r in results)
+        console.print(f"rego tests: {len(results) - failed} passed, {failed} failed")
+        failures += failed
+        if not results:
+            console.print("[red]no Rego tests found[/red]")
+            failures += 1
+    else:
+        raise fail(f"--runner: expected embedded or opa, got {runner!r}")
+    policy_set = load_policy_set(directory, "embedded", None)
+    try:
+        samples = check_samples(directory, policy_set, datetime.now(UTC))
+    finally:
+        policy_set.engine.close()
+    for s in samples:
+        if not s.passed:
+            console.print(f"[red]FAIL[/red] {s.path} ({s.expected}): {s.detail}")
+    bad = sum(not s.passed for s in samples)
+    console.print(f"samples: {len(samples) - bad} passed, {bad} failed")
+    failures += bad + (not samples)
+    raise typer.Exit(EXIT_VIOLATIONS if failures else EXIT_OK)
+
+
+@app.command("version")
+def version_command() -> None:
+    """Print golive's version."""
+    print(__version__)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""The one decision function: webhook, reconcile and `golive check` all call `decide_agent`.
+
+It takes the objects as the API server (or a file) holds them, so every caller shows Rego the
+same input for the same objects; only `context.operation` and whether the contract lookup is
+deferred (admission) differ between callers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from controller.domain.contract import resolve_contract
+from controller.domain.decision import Decision, RawViolation, decide
+from controller.domain.exceptions import active_exceptions, next_expiry
+from controller.domain.model import AgentException, SpecError, parse_agent_exception
+from controller.domain.policy_input import PolicyContext, build_policy_input
+from controller.engine.bundle import PolicyBundle
+from controller.engine.gate import evaluate_decision
+from controller.engine.protocol import Engine
+
+SPEC_POLICY = "golive.spec"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    decision: Decision
+    # When an active exception for this agent expires: the agent must be re-decided then.
+    recheck_at: datetime | None
+    policy_input: Mapping[str, Any]
+
+
+@dataclass
+class PolicySet:
+    """An engine and the bundle it was loaded with (the bundle carries the METADATA)."""
+
+    engine: Engine
+    bundle: PolicyBundle
+
+
+def contract_name(agent: Mapping[str, Any]) -> str | None:
+    spec = agent.get("spec")
+    ref = spec.get("contractRef") if isinstance(spec, Mapping) else None
+    name = ref.get("name") if isinstance(ref, Mapping) else None
+    return name if isinstance(name, str) and name else None
+
+
+def parse_exceptions(objects: Iterable[Mapping[str, Any]]) -> list[AgentException]:
+    """Exceptions that parse; a malformed one waives nothing (the CRD schema rejects most)."""
+    parsed = []
+    for obj in objects:
+        try:
+            parsed.append(parse_agent_exception(obj))
+        except SpecError:
+            continue
+    return parsed
+
+
+def decide_agent(
+    policy_set: PolicySet,
+    agent: Mapping[str, Any],
+    *,
+    contract: Mapping[str, Any] | None,
+    exceptions: Iterable[Mapping[str, Any]],
+    context: PolicyContext,
+    defer_contract_lookup: bool = False,
+) -> Verdict:
+    """Decide one AgentDeployment.
+
+    contract: the AgentContract named by spec.contractRef, or None if it does not exist.
+    exceptions: AgentException objects of the agent's namespace (inactive ones are filtered).
+    defer_contract_lookup: True at admission (GitOps may apply the contract later; the reconcile
+        gate enforces its existence).
+    """
+    metadata = agent.get("metadata") if isinstance(agent.get("metadata"), Mapping) else {}
+    name = str(metadata.get("name", ""))
+    namespace = str(metadata.get("namespace", ""))
+    parsed = parse_exceptions(exceptions)
+    resolution = resolve_contract(
+        contract_name(agent), contract, lookup_skipped=defer_contract_lookup
+    )
+    policy_input = build_policy_input(agent, resolution, parsed, context)
+    active = active_exceptions(parsed, name, namespace, context.now)
+    decision = evaluate_decision(
+        policy_set.engine, policy_set.bundle.policies, policy_input, active
+    )
+    return Verdict(decision, next_expiry(parsed, name, namespace, context.now), policy_input)
+
+
+def spec_error_decision(error: SpecError, engine: str, digest: str) -> Decision:
+    """A spec Python cannot read is blocked with the field and what was expected."""
+    raw = RawViolation(SPEC_POLICY, error.path, str(error))
+    return decide([raw], {}, [], engine, digest)

@@ -39,7 +39,12 @@ from controller.domain.decision import RawViolation
 from controller.domain.model import API_VERSION
 from controller.domain.policy_input import Operation, PolicyContext, build_policy_input
 from controller.engine.bundle import PolicyBundle, refuse_forbidden, violations_from_result
-from controller.engine.protocol import ENTRYPOINT_PATH, EngineUnavailable, PolicyError
+from controller.engine.protocol import (
+    ENTRYPOINT_PATH,
+    EngineUnavailable,
+    PolicyError,
+    encode_input,
+)
 from controller.engine.rego_errors import describe_rego_errors
 
 log = logging.getLogger(__name__)
@@ -205,13 +210,6 @@ def _smoke_inputs() -> list[dict[str, Any]]:
         build_policy_input(empty, resolve_contract(None, None), [], context),
         build_policy_input(full, resolve_contract("smoke-v1", None), [], context),
     ]
-
-
-def encode_input(policy_input: Mapping[str, Any]) -> bytes:
-    try:
-        return json.dumps(policy_input, separators=(",", ":"), allow_nan=False).encode("utf-8")
-    except (TypeError, ValueError, RecursionError) as error:
-        raise PolicyError(f"the policy input cannot be written as JSON: {error}") from None
 
 
 class EmbeddedEngine:

@@ -7,6 +7,7 @@ enough). `evaluate` never returns partial results: it returns all violations or 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -42,3 +43,12 @@ class Engine(Protocol):
     def close(self) -> None:
         """Release the worker process / HTTP session. Idempotent."""
         ...
+
+
+def encode_input(policy_input: Mapping[str, Any]) -> bytes:
+    """The input as strict JSON, the same for every engine (no NaN/Infinity, which OPA and
+    rego-cpp would read differently or not at all). Raises PolicyError naming the problem."""
+    try:
+        return json.dumps(policy_input, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError, RecursionError) as error:
+        raise PolicyError(f"the policy input cannot be written as JSON: {error}") from None

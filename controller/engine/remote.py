@@ -35,6 +35,7 @@ from controller.engine.protocol import (
     ENTRYPOINT_RULE,
     EngineUnavailable,
     PolicyError,
+    encode_input,
 )
 
 DEFAULT_TIMEOUT_SECONDS = 2.0
@@ -192,6 +193,7 @@ class RemoteEngine:
     def evaluate(self, policy_input: Mapping[str, Any]) -> list[RawViolation]:
         if self._closed:
             raise EngineUnavailable("the remote engine is closed")
+        encode_input(policy_input)  # same refusal as the embedded engine (e.g. NaN, Infinity)
         answer = self._query(policy_input)
         if "result" not in answer:
             # Undefined entry point: the server lost our modules (an OPA restart keeps nothing)

@@ -1,0 +1,293 @@
+"""Parity: the embedded engine (regopy) and a real OPA server give byte-identical answers.
+
+Every sample manifest of the real library (policies/**/samples) plus >= 2,000 generated
+AgentDeployments (fields present, absent, well- and ill-typed) are evaluated on both engines;
+the sorted raw violations must be identical. Divergences are counted and shown, not shrunk.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from controller.domain.contract import resolve_contract
+from controller.domain.model import parse_agent_exception
+from controller.domain.policy_input import Operation, PolicyContext, build_policy_input
+from controller.engine.bundle import PolicyBundle, load_bundle_dir
+from controller.engine.embedded import EmbeddedEngine
+from controller.engine.protocol import EngineError
+from controller.engine.remote import RemoteEngine
+from tests.e2e.test_engine_remote_e2e import LocalOpa
+
+pytestmark = pytest.mark.e2e
+
+POLICIES = Path(__file__).resolve().parents[2] / "policies"
+NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
+GENERATED_EXAMPLES = 2000
+
+
+@pytest.fixture(scope="module")
+def bundle() -> PolicyBundle:
+    if not any(POLICIES.glob("*/*/policy.rego")):
+        pytest.fail("policies/ has no policy folders")
+    return load_bundle_dir(POLICIES)
+
+
+@pytest.fixture(scope="module")
+def engines(
+    bundle: PolicyBundle, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[EmbeddedEngine, RemoteEngine]]:
+    server = LocalOpa(tmp_path_factory.mktemp("opa")).start()
+    try:
+        with EmbeddedEngine(bundle) as embedded, RemoteEngine(bundle, server.url) as remote:
+            yield embedded, remote
+    finally:
+        server.stop()
+
+
+def answer(engine: EmbeddedEngine | RemoteEngine, policy_input: dict[str, Any]) -> str:
+    """The engine's answer as canonical JSON; an error is an answer too (its class)."""
+    try:
+        return json.dumps([vars(v) for v in engine.evaluate(policy_input)], sort_keys=True)
+    except EngineError as error:
+        return f"{type(error).__name__}"
+
+
+def sample_inputs() -> list[tuple[str, dict[str, Any]]]:
+    cases = []
+    for path in sorted(POLICIES.glob("*/*/samples/*/*.yaml")):
+        documents = [d for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict)]
+        agents = [d for d in documents if d.get("kind") == "AgentDeployment"]
+        contracts = {
+            d["metadata"]["name"]: d for d in documents if d.get("kind") == "AgentContract"
+        }
+        exceptions = []
+        for document in documents:
+            if document.get("kind") == "AgentException":
+                exceptions.append(parse_agent_exception(document))
+        for agent in agents:
+            ref = (agent.get("spec") or {}).get("contractRef") or {}
+            name = ref.get("name") if isinstance(ref, dict) else None
+            for operation, skipped in ((Operation.CHECK, False), (Operation.CREATE, True)):
+                contract = resolve_contract(name, contracts.get(name), lookup_skipped=skipped)
+                context = PolicyContext(operation, NOW)
+                policy_input = build_policy_input(agent, contract, exceptions, context)
+                cases.append((f"{path.relative_to(POLICIES)}:{operation.value}", policy_input))
+    return cases
+
+
+def test_every_sample_gives_identical_answers(
+    engines: tuple[EmbeddedEngine, RemoteEngine],
+) -> None:
+    embedded, remote = engines
+    cases = sample_inputs()
+    assert len(cases) >= 20
+    divergences = [
+        (name, embedded_answer, remote_answer)
+        for name, policy_input in cases
+        if (embedded_answer := answer(embedded, policy_input))
+        != (remote_answer := answer(remote, policy_input))
+    ]
+    assert divergences == [], f"{len(divergences)} of {len(cases)} samples diverge"
+    # The samples are meant to exercise the library: some must be denied, some allowed.
+    answers = {answer(embedded, policy_input) for _, policy_input in cases}
+    assert "[]" in answers and len(answers) > 5
+
+
+# --- generated agents -------------------------------------------------------------------------
+
+weird = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 10**6), st.floats(allow_nan=False, width=32),
+    st.just(""), st.just("  "), st.lists(st.integers(0, 3), max_size=2), st.just({}),
+)  # fmt: skip
+names = st.sampled_from(["Dana Ruiz", "Lee Park", "AI Platform Team", "dana", "", " ", "Ops"])
+emails = st.sampled_from([
+    "dana.ruiz@example.com", "lee.park@example.com", "team-ai@example.com", "ops@example.com",
+    "DANA.RUIZ@example.com ", "not-an-email", "", "noreply@example.com",
+])  # fmt: skip
+person = st.fixed_dictionaries(
+    {}, optional={"name": st.one_of(names, weird), "email": st.one_of(emails, weird)}
+)
+decimal_text = st.sampled_from(["4000", "0.0004", "24", "2400.00", "0", "1000", "0.5", "1e3", "-1"])
+budget = st.fixed_dictionaries(
+    {},
+    optional={
+        "currency": st.one_of(st.sampled_from(["USD", "EUR", "usd", ""]), weird),
+        "monthlyLimit": st.one_of(decimal_text, weird),
+        "costPerRequest": st.one_of(decimal_text, weird),
+        "expectedDailyRequests": st.one_of(st.integers(0, 10**6), weird),
+    },
+)
+fallback = st.fixed_dictionaries(
+    {},
+    optional={
+        "mode": st.one_of(
+            st.sampled_from(["human-review", "static-response", "previous-version", "disable",
+                             "retry", ""]), weird),
+        "target": st.one_of(st.sampled_from(["queue/ap-clerks", "", "static/sorry.json"]), weird),
+        "timeoutSeconds": st.one_of(st.integers(-1, 600), weird),
+    },
+)  # fmt: skip
+scope = st.fixed_dictionaries(
+    {},
+    optional={
+        "process": st.one_of(st.sampled_from(["invoice-triage", "*", "everything", "", "all"]),
+                             weird),
+        "inputFormat": st.one_of(st.sampled_from(["application/pdf", "*/*", "", "text/plain"]),
+                                 weird),
+        "outputFormat": st.one_of(st.sampled_from(["application/json", "*/*", ""]), weird),
+    },
+)  # fmt: skip
+approval = st.one_of(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "name": st.one_of(names, weird),
+            "email": st.one_of(emails, weird),
+            "role": st.sampled_from(["compliance", "security", "", "owner"]),
+            "at": st.one_of(st.sampled_from(["2026-11-20", "yesterday", "", "2026-1-1"]), weird),
+        },
+    ),
+    weird,
+)
+governance = st.fixed_dictionaries(
+    {},
+    optional={
+        "regulated": st.one_of(st.booleans(), weird),
+        "domain": st.one_of(st.sampled_from(["finance", "health", ""]), weird),
+        "approvals": st.one_of(st.lists(approval, max_size=3), weird),
+        "reviewCadence": st.one_of(
+            st.sampled_from(["weekly", "monthly", "quarterly", "yearly", ""]), weird),
+    },
+)  # fmt: skip
+monitoring = st.fixed_dictionaries(
+    {},
+    optional={
+        "metricsPath": st.one_of(st.sampled_from(["/metrics", "metrics", "", "/"]), weird),
+        "dashboard": st.one_of(
+            st.sampled_from(["https://grafana.example.com/d/x", "http://grafana/d/x", "", "x"]),
+            weird),
+        "alerts": st.one_of(st.lists(st.sampled_from(["ErrorRate", "", "Latency"]), max_size=3),
+                            weird),
+    },
+)  # fmt: skip
+container = st.fixed_dictionaries(
+    {},
+    optional={
+        "name": st.sampled_from(["agent", "sidecar", ""]),
+        "image": st.one_of(
+            st.sampled_from([
+                "registry.example.com/agents/x:3.4.1", "registry.example.com/agents/x:latest",
+                "registry.example.com/agents/x", "x@sha256:" + "a" * 64, "x:", "",
+            ]),
+            weird,
+        ),
+    },
+)  # fmt: skip
+template = st.fixed_dictionaries(
+    {}, optional={"spec": st.one_of(
+        st.fixed_dictionaries({}, optional={"containers": st.one_of(
+            st.lists(st.one_of(container, weird), max_size=3), weird)}),
+        weird)}
+)  # fmt: skip
+spec = st.one_of(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "owner": st.one_of(person, weird),
+            "scope": st.one_of(scope, weird),
+            "contractRef": st.one_of(
+                st.fixed_dictionaries({}, optional={"name": st.one_of(
+                    st.sampled_from(["invoice-triage-v3", ""]), weird)}), weird),
+            "fallback": st.one_of(fallback, weird),
+            "budget": st.one_of(budget, weird),
+            "monitoring": st.one_of(monitoring, weird),
+            "governance": st.one_of(governance, weird),
+            "replicas": st.one_of(st.integers(0, 5), weird),
+            "template": st.one_of(template, weird),
+        },
+    ),
+    weird,
+)  # fmt: skip
+contract_spec = st.fixed_dictionaries(
+    {},
+    optional={
+        "owner": st.one_of(person, weird),
+        "version": st.one_of(st.sampled_from(["3", ""]), weird),
+        "inputSchema": st.one_of(st.just({"type": "object"}), st.just({"type": "objekt"}), weird),
+        "outputSchema": st.one_of(st.just({"type": "object"}), st.just({"minimum": "x"}), weird),
+    },
+)
+resolution = st.sampled_from(["found", "missing", "skipped", "undeclared"])
+policy_ids = st.sampled_from(
+    ["golive.economics.budget_at_scale", "golive.ownership.single_owner", "golive.nope"]
+)
+
+
+@st.composite
+def policy_inputs(draw: st.DrawFn) -> dict[str, Any]:
+    agent_spec = draw(spec)
+    agent = {
+        "apiVersion": "golive.dev/v1alpha1",
+        "kind": "AgentDeployment",
+        "metadata": {"name": "invoice-triage", "namespace": "finance-agents",
+                     "labels": draw(st.one_of(st.just({}), st.just({"team": "ap"})))},
+        "spec": agent_spec,
+    }  # fmt: skip
+    how = draw(resolution)
+    ref_name = "invoice-triage-v3"
+    if how == "undeclared":
+        contract = resolve_contract(None, None)
+    elif how == "missing":
+        contract = resolve_contract(ref_name, None)
+    elif how == "skipped":
+        contract = resolve_contract(ref_name, None, lookup_skipped=True)
+    else:
+        contract = resolve_contract(ref_name, {"spec": draw(contract_spec)})
+    operation = draw(st.sampled_from(list(Operation)))
+    policy_input = build_policy_input(agent, contract, [], PolicyContext(operation, NOW))
+    policy_input["exceptions"] = draw(st.lists(st.fixed_dictionaries({
+        "name": st.just("x"), "policies": st.lists(policy_ids, max_size=2),
+        "expiresAt": st.just("2026-12-01T00:00:00Z")}), max_size=2))  # fmt: skip
+    return policy_input
+
+
+def test_generated_agents_give_identical_answers(
+    engines: tuple[EmbeddedEngine, RemoteEngine],
+) -> None:
+    embedded, remote = engines
+    seen: list[int] = []
+    divergences: list[tuple[str, str, str]] = []
+    answers: set[str] = set()
+
+    @settings(
+        max_examples=GENERATED_EXAMPLES,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],  # count every divergence instead of shrinking the first
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(policy_input=policy_inputs())
+    def compare(policy_input: dict[str, Any]) -> None:
+        seen.append(1)
+        embedded_answer = answer(embedded, policy_input)
+        remote_answer = answer(remote, policy_input)
+        answers.add(embedded_answer)
+        if embedded_answer != remote_answer:
+            divergences.append((json.dumps(policy_input["agent"]["spec"])[:600],
+                                embedded_answer[:600], remote_answer[:600]))  # fmt: skip
+
+    compare()
+    print(f"\nparity: {len(seen)} generated inputs, {len(answers)} distinct answers, "
+          f"{len(divergences)} divergences")  # fmt: skip
+    assert len(seen) >= GENERATED_EXAMPLES
+    assert len(answers) > 50, "the generator should reach many different outcomes"
+    assert divergences == [], f"{len(divergences)} of {len(seen)} diverge; first: {divergences[:3]}"

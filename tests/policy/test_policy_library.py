@@ -1,0 +1,86 @@
+"""The policy library under both engines' test runners, its samples, and its hygiene."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.harness.controlplane import tool_bin_dir
+
+REPO = Path(__file__).resolve().parents[2]
+POLICIES = REPO / "policies"
+
+
+def opa() -> str:
+    return str(tool_bin_dir(["opa"]) / "opa")
+
+
+def test_opa_test_passes_with_the_real_opa() -> None:
+    # Samples are YAML manifests, not data documents: OPA must not load them.
+    proc = subprocess.run(
+        [opa(), "test", "--ignore", "samples", str(POLICIES), "-v"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    passed = re.search(r"PASS: (\d+)/(\d+)", proc.stdout)
+    assert passed and passed.group(1) == passed.group(2) and int(passed.group(1)) >= 50
+
+
+def test_opa_check_strict_and_fmt_are_clean() -> None:
+    check = subprocess.run(
+        [opa(), "check", "--strict", str(POLICIES)], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    fmt = subprocess.run([opa(), "fmt", "--list", str(POLICIES)], capture_output=True, text=True)
+    assert fmt.returncode == 0 and fmt.stdout.strip() == "", fmt.stdout
+
+
+def test_golive_policy_test_runs_rego_tests_and_samples_on_the_embedded_engine() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "controller.cli", "policy", "test", str(POLICIES)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    rego = re.search(r"rego tests: (\d+) passed, (\d+) failed", proc.stdout)
+    samples = re.search(r"samples: (\d+) passed, (\d+) failed", proc.stdout)
+    assert rego and int(rego.group(1)) >= 50 and rego.group(2) == "0"
+    assert samples and int(samples.group(1)) >= 20 and samples.group(2) == "0"
+
+
+def test_every_rule_folder_has_tests_and_both_kinds_of_samples() -> None:
+    rules = [p.parent for p in POLICIES.rglob("policy.rego") if "lib" not in p.parts]
+    assert len(rules) >= 9
+    for rule in rules:
+        assert (rule / "policy_test.rego").is_file(), rule
+        assert list((rule / "samples" / "allowed").glob("*.yaml")), rule
+        assert list((rule / "samples" / "disallowed").glob("*.yaml")), rule
+        text = (rule / "policy.rego").read_text()
+        assert "# METADATA" in text and "enforcement:" in text, rule
+        assert "import rego.v1" in text or "rego.v1" in text or "if {" in text, rule
+
+
+def test_a_broken_sample_makes_policy_test_fail(tmp_path: Path) -> None:
+    """The sample check can fail: an allowed sample that breaks a rule is reported."""
+    import shutil
+
+    lib = tmp_path / "policies"
+    shutil.copytree(POLICIES, lib)
+    allowed = next((lib / "ownership" / "single_owner" / "samples" / "allowed").glob("*.yaml"))
+    text = allowed.read_text()
+    allowed.write_text(re.sub(r"(owner:\s*\n\s*name:)[^\n]*", r"\1 Platform Team", text, count=1))
+    proc = subprocess.run(
+        [sys.executable, "-m", "controller.cli", "policy", "test", str(lib)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
+    assert proc.returncode == 1
+    assert "FAIL" in proc.stdout and allowed.name in proc.stdout.replace("\n", "")

@@ -147,6 +147,63 @@ def policy_test_command(
     raise typer.Exit(EXIT_VIOLATIONS if failures else EXIT_OK)
 
 
+@app.command("run")
+def run_command(
+    engine: EngineOpt = "embedded",
+    opa_url: OpaUrlOpt = None,
+    policies: Annotated[
+        Path | None, typer.Option("--policies", "-p", help="Policy folder (default ./policies).")
+    ] = None,
+    policy_namespace: Annotated[
+        str | None,
+        typer.Option(
+            "--policy-namespace",
+            envvar="GOLIVE_POLICY_NAMESPACE",
+            help="Read policies from ConfigMaps labelled golive.dev/policy in this namespace.",
+        ),
+    ] = None,
+    kubeconfig: Annotated[
+        str | None, typer.Option("--kubeconfig", envvar="KUBECONFIG", help="Default: in-cluster.")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Concurrent reconciles.")] = 8,
+    audit_interval: Annotated[
+        float, typer.Option(help="Seconds between full re-decisions of every agent.")
+    ] = 300.0,
+    metrics_port: Annotated[int, typer.Option(help="Prometheus /metrics port (0: off).")] = 9090,
+    health_port: Annotated[int, typer.Option(help="/healthz port (0: off).")] = 8080,
+    log_format: Annotated[str, typer.Option(help="json or plain.")] = "json",
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run the operator: gate AgentDeployments and keep their status."""
+    from controller.operator.main import OperatorOptions, run
+
+    if engine not in ENGINES:
+        raise fail(f"--engine: expected one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine == "remote" and not opa_url:
+        raise fail("--engine remote needs --opa-url (e.g. http://opa.golive:8181)")
+    if policies is None and policy_namespace is None:
+        policies = DEFAULT_POLICIES
+    if policies is not None and policy_namespace is not None:
+        raise fail("give one policy source: --policies DIR or --policy-namespace NS")
+    if policies is not None and not policies.is_dir():
+        raise fail(f"--policies: {policies} is not a folder")
+    run(
+        OperatorOptions(
+            engine=engine,
+            opa_url=opa_url,
+            policies=policies,
+            policy_namespace=policy_namespace,
+            kubeconfig=kubeconfig,
+            workers=workers,
+            audit_interval=audit_interval,
+            metrics_port=metrics_port,
+            health_port=health_port,
+            log_format=log_format,
+            verbose=verbose,
+        )
+    )
+
+
 @app.command("version")
 def version_command() -> None:
     """Print golive's version."""

@@ -109,8 +109,10 @@ def build_status(
         "conditions": conditions,
         "violations": violations[:MAX_VIOLATIONS],
         "violationsOmitted": max(0, len(violations) - MAX_VIOLATIONS),
-        "policy": {"engine": decision.engine, "digest": decision.digest},
+        "policy": {"engine": decision.engine},
     }
+    if decision.digest:  # empty when no policy set could be loaded at all
+        status["policy"]["digest"] = decision.digest
     if running_generation is not None:
         status["admittedGeneration"] = running_generation
     cost = status_cost(decision.cost)

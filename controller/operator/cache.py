@@ -1,0 +1,58 @@
+"""What the operator knows of the cluster, kept current by watch events (no polling, no GETs
+on the hot path)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+Key = tuple[str, str]  # (namespace, name)
+
+
+def key_of(body: dict[str, Any]) -> Key:
+    meta = body.get("metadata") or {}
+    return str(meta.get("namespace") or ""), str(meta.get("name") or "")
+
+
+@dataclass
+class ClusterState:
+    agents: dict[Key, dict[str, Any]] = field(default_factory=dict)
+    contracts: dict[Key, dict[str, Any]] = field(default_factory=dict)
+    exceptions: dict[str, dict[str, dict[str, Any]]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )  # namespace -> name -> object
+    deployments: dict[Key, dict[str, Any]] = field(default_factory=dict)
+    namespace_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def put(self, store: dict[Key, dict[str, Any]], body: dict[str, Any], deleted: bool) -> Key:
+        key = key_of(body)
+        if deleted:
+            store.pop(key, None)
+        else:
+            store[key] = body
+        return key
+
+    def put_exception(self, body: dict[str, Any], deleted: bool) -> Key:
+        namespace, name = key_of(body)
+        if deleted:
+            self.exceptions[namespace].pop(name, None)
+        else:
+            self.exceptions[namespace][name] = body
+        return namespace, name
+
+    def agents_using_contract(self, namespace: str, contract: str) -> list[Key]:
+        return [
+            key
+            for key, agent in self.agents.items()
+            if key[0] == namespace
+            and ((agent.get("spec") or {}).get("contractRef") or {}).get("name") == contract
+        ]
+
+    def agents_targeted_by(self, exception: dict[str, Any]) -> list[Key]:
+        namespace = key_of(exception)[0]
+        targets = (exception.get("spec") or {}).get("targets") or []
+        return [(namespace, str(t)) for t in targets if (namespace, str(t)) in self.agents]
+
+    def namespace_exceptions(self, namespace: str) -> list[dict[str, Any]]:
+        return list(self.exceptions.get(namespace, {}).values())

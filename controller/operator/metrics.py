@@ -1,0 +1,37 @@
+"""Prometheus metrics of the operator and the webhook."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+DECISIONS = Counter(
+    "golive_decisions_total", "Decisions made, by caller and result.", ["source", "result"]
+)
+VIOLATIONS = Counter(
+    "golive_violations_total",
+    "Violations found, by policy and enforcement.",
+    ["source", "policy", "enforcement"],
+)
+EVALUATION_SECONDS = Histogram(
+    "golive_evaluation_seconds",
+    "Time to decide one AgentDeployment (policy input, engine, decision).",
+    ["source", "engine"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+RECONCILE_ERRORS = Counter(
+    "golive_reconcile_errors_total", "Reconciles that failed and were retried.", ["stage"]
+)
+DEPLOYMENT_WRITES = Counter(
+    "golive_deployment_applies_total", "Owned Deployments created or updated (admitted changes)."
+)
+QUEUE_DEPTH = Gauge("golive_workqueue_depth", "AgentDeployments waiting to be reconciled.")
+POLICY_LOADED = Gauge("golive_policy_loaded", "1 when a policy set is loaded and usable.")
+
+
+def record_decision(source: str, decision: object) -> None:
+    from controller.domain.decision import Decision
+
+    assert isinstance(decision, Decision)
+    DECISIONS.labels(source, decision.result.value).inc()
+    for v in decision.violations:
+        VIOLATIONS.labels(source, v.policy, v.enforcement).inc()

@@ -1,0 +1,179 @@
+"""The reconcile gate: decide an AgentDeployment, apply its Deployment only when admitted, and
+write what happened to its status. Plain async code; kopf handlers only feed it keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from kubernetes.client.rest import ApiException
+
+from controller.domain.decision import Decision, Result, unknown
+from controller.domain.policy_input import Operation, PolicyContext
+from controller.domain.status import build_status, status_changed
+from controller.domain.workload import (
+    admitted_generation,
+    build_deployment,
+    deployment_availability,
+)
+from controller.engine.verdict import decide_agent
+from controller.k8s.api import KubeIO
+from controller.operator import metrics
+from controller.operator.cache import ClusterState, Key
+from controller.operator.policies import PolicyManager
+from controller.operator.workqueue import WorkQueue
+
+log = logging.getLogger("golive.reconcile")
+
+
+class Reconciler:
+    def __init__(
+        self,
+        state: ClusterState,
+        policies: PolicyManager,
+        kube: KubeIO,
+        queue: WorkQueue[Key] | None = None,
+    ) -> None:
+        self.state = state
+        self.policies = policies
+        self.kube = kube
+        self.queue: WorkQueue[Key] = queue or WorkQueue()
+        # What we last wrote per agent, so our own status write does not trigger a re-decision.
+        self.written: dict[Key, tuple[int, dict[str, Any]]] = {}
+
+    # --- deciding ---------------------------------------------------------------------------
+
+    def decide(self, agent: dict[str, Any], now: datetime) -> tuple[Decision, datetime | None]:
+        """Blocking: evaluates the policies (call it in a thread)."""
+        started = time.perf_counter()
+        current, failure = self.policies.current, self.policies.failure
+        if current is None:
+            assert failure is not None
+            reason = failure.reason
+            decision = unknown(reason, failure.message, self.policies.engine_kind, "")  # type: ignore[arg-type]
+            return decision, None
+        namespace = agent["metadata"]["namespace"]
+        ref = ((agent.get("spec") or {}).get("contractRef") or {}).get("name")
+        verdict = decide_agent(
+            current,
+            agent,
+            contract=self.state.contracts.get((namespace, ref)) if ref else None,
+            exceptions=self.state.namespace_exceptions(namespace),
+            context=PolicyContext(
+                Operation.RECONCILE, now, self.state.namespace_labels.get(namespace, {})
+            ),
+        )
+        metrics.EVALUATION_SECONDS.labels("reconcile", current.engine.name).observe(
+            time.perf_counter() - started
+        )
+        return verdict.decision, verdict.recheck_at
+
+    # --- the gate ---------------------------------------------------------------------------
+
+    async def reconcile(self, key: Key) -> None:
+        agent = self.state.agents.get(key)
+        if agent is None:
+            self.written.pop(key, None)
+            return  # deleted: the Deployment goes with it through its ownerReference
+        try:
+            await self._reconcile(key, agent)
+        except ApiException as error:
+            metrics.RECONCILE_ERRORS.labels("api").inc()
+            delay = self.queue.retry(key)
+            log.warning(
+                "reconcile %s/%s: API error %s %s; retry in %.1fs",
+                *key,
+                error.status,
+                error.reason,
+                delay,
+            )
+        except Exception:
+            metrics.RECONCILE_ERRORS.labels("internal").inc()
+            delay = self.queue.retry(key)
+            log.exception("reconcile %s/%s failed; retry in %.1fs", *key, delay)
+
+    async def _reconcile(self, key: Key, agent: dict[str, Any]) -> None:
+        now = datetime.now(UTC)
+        generation = int(agent["metadata"].get("generation") or 1)
+        decision, recheck_at = await asyncio.to_thread(self.decide, agent, now)
+        metrics.record_decision("reconcile", decision)
+        deployment = self.state.deployments.get(key)
+        running = admitted_generation(deployment)
+        applied = False
+        if decision.result is Result.ADMITTED and (deployment is None or running != generation):
+            body = build_deployment(agent, decision.digest)
+            deployment = await asyncio.to_thread(self.kube.apply_deployment, body)
+            self.state.deployments[key] = deployment
+            running, applied = generation, True
+            metrics.DEPLOYMENT_WRITES.inc()
+        previous = agent.get("status") or {}
+        status = build_status(
+            generation=generation,
+            decision=decision,
+            running_generation=running,
+            availability=deployment_availability(deployment),
+            previous=previous,
+            now=now,
+        )
+        if status_changed(previous, status):
+            await asyncio.to_thread(self.kube.patch_agent_status, key[0], key[1], status)
+            self.written[key] = (generation, status)
+            await self._announce(agent, decision, previous, status, applied)
+        if decision.result is Result.UNKNOWN:
+            delay = self.queue.retry(key)  # the engine or the policies may come back
+            log.info("%s/%s undecided (%s); retry in %.1fs", *key, decision.reason.value, delay)
+        else:
+            self.queue.forget(key)
+        if recheck_at is not None:
+            # An exception expires then: decide again at that moment, not at the next audit.
+            self.queue.add(key, max(0.0, (recheck_at - datetime.now(UTC)).total_seconds()) + 0.05)
+
+    async def _announce(
+        self,
+        agent: dict[str, Any],
+        decision: Decision,
+        previous: dict[str, Any],
+        status: dict[str, Any],
+        applied: bool,
+    ) -> None:
+        """Events when the admission outcome changes or a new generation rolls out."""
+        old = _condition(previous, "Admitted")
+        new = _condition(status, "Admitted")
+        moved = (old.get("status"), old.get("reason")) != (new.get("status"), new.get("reason"))
+        events: list[tuple[str, str, str]] = []
+        if applied:
+            events.append(("Normal", "Admitted", new.get("message", "")))
+        elif moved and decision.result is Result.BLOCKED:
+            events.append(("Warning", "Blocked", decision.message))
+        elif moved and decision.result is Result.UNKNOWN:
+            events.append(("Warning", decision.reason.value, decision.message))
+        for enforcement, reason in (("warn", "PolicyWarning"), ("dryrun", "PolicyDryRun")):
+            found = [v for v in decision.violations if v.enforcement == enforcement]
+            if (applied or moved) and found:
+                text = "; ".join(f"{v.policy} {v.field}: {v.message}" for v in found)
+                events.append(("Warning" if enforcement == "warn" else "Normal", reason, text))
+        for event_type, reason, message in events:
+            await asyncio.to_thread(self.kube.emit_event, agent, event_type, reason, message)
+
+    # --- triggers ---------------------------------------------------------------------------
+
+    def is_own_write(self, key: Key, body: dict[str, Any]) -> bool:
+        """True when an agent event only echoes the status we wrote (nothing to decide)."""
+        last = self.written.get(key)
+        generation = int((body.get("metadata") or {}).get("generation") or 1)
+        return last is not None and last == (generation, body.get("status") or {})
+
+    def enqueue_all(self) -> None:
+        for key in list(self.state.agents):
+            self.queue.add(key)
+
+
+def _condition(status: dict[str, Any], type_: str) -> dict[str, Any]:
+    for cond in status.get("conditions") or []:
+        if cond.get("type") == type_:
+            return dict(cond)
+    return {}

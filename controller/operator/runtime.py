@@ -1,0 +1,75 @@
+"""The operator's one set of live objects, shared by the kopf handlers and the workers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from controller.operator import metrics
+from controller.operator.cache import ClusterState
+from controller.operator.policies import PolicyManager
+from controller.operator.reconciler import Reconciler
+
+log = logging.getLogger("golive.operator")
+
+
+@dataclass
+class Runtime:
+    state: ClusterState
+    policies: PolicyManager
+    reconciler: Reconciler
+    audit_interval: float = 300.0
+    reload_debounce: float = 0.3
+    _reload: asyncio.Event = field(default_factory=asyncio.Event)
+    # Workers start after the first load attempt, so startup does not decide everything twice.
+    first_load: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def request_policy_reload(self) -> None:
+        self._reload.set()
+
+    async def policy_loader(self) -> None:
+        """Load policies now and whenever they change; retry with backoff while unusable."""
+        delay = 1.0
+        while True:
+            ok = await asyncio.to_thread(self.policies.load)
+            metrics.POLICY_LOADED.set(1 if ok else 0)
+            self.first_load.set()
+            self.reconciler.enqueue_all()
+            self._reload.clear()
+            try:
+                # Unusable policies are retried (OPA may come back); usable ones wait for a change.
+                await asyncio.wait_for(self._reload.wait(), None if ok else delay)
+                await asyncio.sleep(self.reload_debounce)  # a sync writes several ConfigMaps
+                delay = 1.0
+            except TimeoutError:
+                delay = min(delay * 2, 30.0)
+
+    async def worker(self) -> None:
+        await self.first_load.wait()
+        await self.reconciler.queue.worker(self.reconciler.reconcile)
+
+    async def auditor(self) -> None:
+        """Periodic full re-decision: catches anything a missed event would leave stale."""
+        while True:
+            await asyncio.sleep(self.audit_interval)
+            self.reconciler.enqueue_all()
+
+    async def queue_gauge(self) -> None:
+        while True:
+            metrics.QUEUE_DEPTH.set(len(self.reconciler.queue))
+            await asyncio.sleep(1)
+
+
+_RUNTIME: Runtime | None = None
+
+
+def install(rt: Runtime) -> None:
+    global _RUNTIME
+    _RUNTIME = rt
+
+
+def runtime() -> Runtime:
+    if _RUNTIME is None:
+        raise RuntimeError("the operator runtime is not installed")
+    return _RUNTIME

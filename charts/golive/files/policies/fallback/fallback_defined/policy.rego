@@ -12,9 +12,9 @@ import rego.v1
 
 import data.golive.lib.fields
 
-spec := object.get(input, ["agent", "spec"], {})
-
-fallback := object.get(spec, "fallback", null)
+# Values are read with object.get from input along the whole path: that is defined even when
+# spec or governance is null, and a derived value that is undefined would silently pass.
+fallback := object.get(input, ["agent", "spec", "fallback"], null)
 
 mode := object.get(fallback, "mode", "") if is_object(fallback)
 
@@ -23,7 +23,7 @@ modes := {"human-review", "static-response", "previous-version", "disable"}
 # Modes that hand the request to somewhere else, which must be named.
 modes_with_target := {"human-review", "static-response"}
 
-regulated if object.get(spec, ["governance", "regulated"], false) == true
+regulated if object.get(input, ["agent", "spec", "governance", "regulated"], false) == true
 
 deny contains violation if {
 	not is_object(fallback)
@@ -78,7 +78,7 @@ deny contains violation if {
 	regulated
 	not fields.blank(mode)
 	mode != "human-review"
-	domain := object.get(spec, ["governance", "domain"], "")
+	domain := object.get(input, ["agent", "spec", "governance", "domain"], "")
 	violation := {
 		"field": "spec.fallback.mode",
 		"msg": concat("", [

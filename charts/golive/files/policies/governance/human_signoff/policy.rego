@@ -13,17 +13,15 @@ import rego.v1
 import data.golive.lib.fields
 import data.golive.lib.people
 
-spec := object.get(input, ["agent", "spec"], {})
+# Values are read with object.get from input along the whole path: that is defined even when
+# spec or governance is null.
+regulated if object.get(input, ["agent", "spec", "governance", "regulated"], false) == true
 
-governance := object.get(spec, "governance", {})
+approvals := object.get(input, ["agent", "spec", "governance", "approvals"], [])
 
-regulated if object.get(governance, "regulated", false) == true
+domain := object.get(input, ["agent", "spec", "governance", "domain"], "")
 
-approvals := object.get(governance, "approvals", [])
-
-domain := object.get(governance, "domain", "")
-
-owner_email := lower(trim_space(spec.owner.email)) if is_string(spec.owner.email)
+owner_email := lower(trim_space(input.agent.spec.owner.email)) if is_string(input.agent.spec.owner.email)
 
 date_pattern := `^[0-9]{4}-[0-9]{2}-[0-9]{2}`
 

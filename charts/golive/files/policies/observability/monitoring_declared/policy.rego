@@ -54,9 +54,11 @@ deny contains violation if {
 }
 
 # alerts is the set of non-blank alert names.
-alerts := {alert | some alert in object.get(monitoring, "alerts", []); not fields.blank(alert)} if {
-	is_array(object.get(monitoring, "alerts", []))
-} else := set()
+alerts := {alert | some alert in declared_alerts; not fields.blank(alert)} if is_array(declared_alerts)
+
+else := set()
+
+declared_alerts := object.get(input, ["agent", "spec", "monitoring", "alerts"], [])
 
 valid_path(path) if {
 	not fields.blank(path)

@@ -17,16 +17,25 @@ containers := object.get(input, ["agent", "spec", "template", "spec", "container
 deny contains violation if {
 	is_array(containers)
 	some i, container in containers
-	image := object.get(container, "image", "")
+	image := image_of(container)
 	not pinned(image)
 	violation := {
 		"field": sprintf("spec.template.spec.containers[%d].image", [i]),
 		"msg": concat("", [
-			`container "`, fields.text(object.get(container, "name", "")), `" image "`, fields.text(image),
+			`container "`, fields.text(name_of(container)), `" image "`, fields.text(image),
 			`" is not pinned; use a version tag other than latest, or a digest (@sha256:...)`,
 		]),
 	}
 }
+
+# A container that is not an object has no image: image_of gives "", which is not pinned.
+image_of(container) := object.get(container, "image", "") if is_object(container)
+
+else := ""
+
+name_of(container) := object.get(container, "name", "") if is_object(container)
+
+else := ""
 
 pinned(image) if {
 	is_string(image)

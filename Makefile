@@ -65,6 +65,7 @@ KIND_CLUSTER ?= golive
 IMAGE_REPO ?= golive
 IMAGE_TAG ?= 0.1.0
 GOLIVE_NAMESPACE ?= golive-system
+HELM_ARGS ?=
 
 .PHONY: kind-up deploy kind-down sync-chart
 
@@ -75,7 +76,7 @@ deploy:  ## (docker) build the image, load it into kind, helm install charts/gol
 	docker build -t $(IMAGE_REPO):$(IMAGE_TAG) .
 	kind load docker-image $(IMAGE_REPO):$(IMAGE_TAG) --name $(KIND_CLUSTER)
 	helm upgrade --install golive charts/golive --namespace $(GOLIVE_NAMESPACE) --create-namespace \
-	  --set image.repository=$(IMAGE_REPO) --set image.tag=$(IMAGE_TAG) --wait --timeout 5m
+	  --set image.repository=$(IMAGE_REPO) --set image.tag=$(IMAGE_TAG) --wait --timeout 5m $(HELM_ARGS)
 
 kind-down:  ## (docker) delete the kind cluster
 	kind delete cluster --name $(KIND_CLUSTER)

@@ -210,3 +210,32 @@ def test_rendered_deployment_is_locked_down(rendered: list[dict[str, Any]]) -> N
     assert container["args"][:2] == ["run", "--engine=embedded"]
     mounts = {m["mountPath"] for m in container["volumeMounts"]}
     assert "/tmp" in mounts
+
+
+@pytest.mark.parametrize("values", sorted((CHART / "ci").glob("*.yaml")), ids=lambda p: p.stem)
+def test_rendered_operator_args_are_accepted_by_golive_run(values: Path) -> None:
+    """The chart's `golive run` arguments parse with the real CLI (no unknown option)."""
+    import typer
+
+    from controller.cli import app
+
+    proc = subprocess.run(
+        [str(_helm()), "template", "golive", str(CHART), "-n", "golive-system", "-f", str(values)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (deployment,) = [d for d in yaml.safe_load_all(proc.stdout) if d and d["kind"] == "Deployment"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    env = {"POD_NAMESPACE": "golive-system", "POD_NAME": "golive-0"}
+    args = [a.replace("$(POD_NAMESPACE)", env["POD_NAMESPACE"]) for a in container["args"]]
+    group = typer.main.get_command(app)
+    parent = group.make_context("golive", [args[0]], resilient_parsing=False)
+    command = group.get_command(parent, args[0])
+    assert command is not None, f"golive has no {args[0]!r} command"
+    ctx = command.make_context(args[0], args[1:], parent=parent)
+    assert ctx.params["engine"] == (yaml.safe_load(values.read_text()).get("engine") or {}).get(
+        "type", "embedded"
+    )
+    assert ctx.params["policy_namespace"] == "golive-system"

@@ -1,0 +1,304 @@
+"""The reconcile gate, end to end: the real `golive run` process on a real kube-apiserver."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.agents import (
+    agent,
+    apply,
+    condition,
+    contract,
+    exception,
+    get,
+    mark_available,
+    wait_admitted,
+    wait_for,
+)
+from tests.harness.controlplane import REPO, ControlPlane
+from tests.harness.operator import OperatorProcess, apply_objects, policy_configmaps
+
+POLICY_NS = "golive-system"
+
+
+@pytest.fixture(scope="module")
+def operator(
+    cluster: ControlPlane, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OperatorProcess]:
+    """One operator for this module, reading the SAFE library from ConfigMaps (the chart's way)."""
+    cluster.kubectl("create", "namespace", POLICY_NS, check=False)
+    apply_objects(cluster, policy_configmaps(REPO / "policies", POLICY_NS))
+    op = OperatorProcess(
+        cluster, tmp_path_factory.mktemp("operator"), policies=None, policy_namespace=POLICY_NS
+    )
+    op.start()
+    yield op
+    op.stop()
+
+
+def image_of(dep: dict) -> str:  # type: ignore[type-arg]
+    return str(dep["spec"]["template"]["spec"]["containers"][0]["image"])
+
+
+def test_compliant_agent_gets_an_owned_deployment_and_all_conditions(
+    cluster: ControlPlane, operator: OperatorProcess, namespace: str
+) -> None:
+    apply(cluster, contract(namespace), agent(namespace))
+    obj = wait_admitted(cluster, namespace, "invoice-triage", "True")
+    dep = get(cluster, "deployment", namespace, "invoice-triage")
+    assert dep is not None
+    (owner,) = dep["metadata"]["ownerReferences"]
+    assert owner["kind"] == "AgentDeployment" and owner["uid"] == obj["metadata"]["uid"]
+    assert owner["controller"] is True
+    assert dep["metadata"]["annotations"]["golive.dev/admitted-generation"] == "1"
+    assert dep["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "golive"
+    status = obj["status"]
+    assert {c["type"] for c in status["conditions"]} == {"PolicyCompliant", "Admitted", "Ready"}
+    for cond in status["conditions"]:
+        assert cond["observedGeneration"] == 1 and cond["lastTransitionTime"] and cond["reason"]
+    assert status["admittedGeneration"] == 1
+    assert status["policy"]["engine"] == "embedded"
+    assert status["policy"]["digest"].startswith("sha256:")
+    assert status["cost"]["monthly100x"]
+    # golive writes no finalizers or handler annotations on the agent: Argo CD sees no drift.
+    assert not obj["metadata"].get("finalizers")
+    assert not any("kopf" in a for a in (obj["metadata"].get("annotations") or {}))
+    # Ready follows the Deployment: report it available, as kube-controller-manager would.
+    assert condition(obj, "Ready")["status"] == "False"
+    mark_available(cluster, namespace, "invoice-triage")
+    wait_for(
+        lambda: (
+            condition(get(cluster, "agd", namespace, "invoice-triage"), "Ready").get("status")
+            == "True"
+        ),
+        what="Ready=True",
+    )
+    table = cluster.kubectl("get", "agd", "-n", namespace).stdout
+    assert "True" in table and "Admitted" in table and "Dana Ruiz" in table
+
+
+def test_blocked_agent_gets_nothing_then_is_admitted_when_fixed(
+    cluster: ControlPlane, operator: OperatorProcess, namespace: str
+) -> None:
+    bad = agent(namespace)
+    bad["spec"]["owner"] = {"name": "Platform Team", "email": "platform@example.com"}
+    apply(cluster, contract(namespace), bad)
+    obj = wait_admitted(cluster, namespace, "invoice-triage", "False")
+    assert condition(obj, "Admitted")["reason"] == "Blocked"
+    assert condition(obj, "PolicyCompliant")["status"] == "False"
+    fields = {v["field"] for v in obj["status"]["violations"]}
+    assert "spec.owner.name" in fields
+    assert get(cluster, "deployment", namespace, "invoice-triage") is None
+    events = cluster.kubectl("get", "events", "-n", namespace, "-o", "json").stdout
+    reasons = {e["reason"] for e in json.loads(events)["items"]}
+    assert "Blocked" in reasons
+    table = cluster.kubectl("get", "agd", "-n", namespace).stdout
+    assert "Blocked" in table and "False" in table
+
+    apply(cluster, agent(namespace))  # the owner fixed: a person again
+    wait_admitted(cluster, namespace, "invoice-triage", "True", generation=2)
+    dep = get(cluster, "deployment", namespace, "invoice-triage")
+    assert (
+        dep is not None and dep["metadata"]["annotations"]["golive.dev/admitted-generation"] == "2"
+    )
+
+
+def test_a_violating_edit_keeps_the_admitted_deployment(
+    cluster: ControlPlane, operator: OperatorProcess, namespace: str
+) -> None:
+    apply(cluster, contract(namespace), agent(namespace))
+    wait_admitted(cluster, namespace, "invoice-triage", "True")
+    before = get(cluster, "deployment", namespace, "invoice-triage")
+    assert before is not None
+
+    edit = agent(namespace)
+    edit["spec"]["template"]["spec"]["containers"][0]["image"] = "registry.example.com/new:2"
+    del edit["spec"]["fallback"]  # and drop the fallback: this generation must not run
+    apply(cluster, edit)
+    obj = wait_admitted(cluster, namespace, "invoice-triage", "False", generation=2)
+    assert "generation 1 keeps running" in condition(obj, "Admitted")["message"]
+    assert obj["status"]["admittedGeneration"] == 1
+    after = get(cluster, "deployment", namespace, "invoice-triage")
+    assert after is not None
+    assert image_of(after) == image_of(before) != "registry.example.com/new:2"
+    assert after["metadata"]["generation"] == before["metadata"]["generation"]
+    assert after["metadata"]["annotations"]["golive.dev/admitted-generation"] == "1"
+
+
+def test_deleting_the_contract_re_blocks_the_agent(
+    cluster: ControlPlane, operator: OperatorProcess, namespace: str
+) -> None:
+    apply(cluster, contract(namespace), agent(namespace))
+    wait_admitted(cluster, namespace, "invoice-triage", "True")
+    before = get(cluster, "deployment", namespace, "invoice-triage")
+    cluster.kubectl("delete", "agc", "invoice-triage-v3", "-n", namespace)
+    obj = wait_admitted(cluster, namespace, "invoice-triage", "False")
+    assert any(
+        v["policy"] == "golive.contract.contract_declared" for v in obj["status"]["violations"]
+    )
+    after = get(cluster, "deployment", namespace, "invoice-triage")
+    assert after is not None and before is not None
+    assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+
+
+def test_an_exception_admits_until_it_expires_then_blocks_at_expiry(
+    cluster: ControlPlane, operator: OperatorProcess, namespace: str
+) -> None:
+    expensive = agent(namespace)
+    expensive["spec"]["budget"]["monthlyLimit"] = "1"  # the 100x projection is far above this
+    expires = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=12)
+    waiver = exception(
+        namespace,
+        "launch",
+        "invoice-triage",
+        "golive.economics.budget_at_scale",
+        expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    apply(cluster, contract(namespace), waiver, expensive)
+    obj = wait_admitted(cluster, namespace, "invoice-triage", "True")
+    excepted = [v for v in obj["status"]["violations"] if v["enforcement"] == "excepted"]
+    assert [v["policy"] for v in excepted] == ["golive.economics.budget_at_scale"]
+    assert get(cluster, "deployment", namespace, "invoice-triage") is not None
+
+    blocked = wait_admitted(cluster, namespace, "invoice-triage", "False", timeout=40)
+    decided_at = datetime.strptime(blocked["status"]["policy"]["decidedAt"], "%Y-%m-%dT%H:%M:%SZ")
+    lag = (decided_at.replace(tzinfo=UTC) - expires).total_seconds()
+    assert 0 <= lag <= 3, f"re-decided {lag}s after the expiry"  # at expiry, not at an audit
+
+
+def test_policy_configmap_change_re_decides_agents(
+    cluster: ControlPlane, operator: OperatorProcess, namespace: str
+) -> None:
+    apply(cluster, contract(namespace), agent(namespace))
+    first = wait_admitted(cluster, namespace, "invoice-triage", "True")
+    digest = first["status"]["policy"]["digest"]
+    extra = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "golive-policy-extra",
+            "namespace": POLICY_NS,
+            "labels": {"golive.dev/policy": "true"},
+        },
+        "data": {"naming.rego": NAMING_POLICY},
+    }
+    try:
+        apply(cluster, extra)
+        obj = wait_admitted(cluster, namespace, "invoice-triage", "False", generation=1)
+        assert obj["status"]["policy"]["digest"] != digest
+        assert [v["policy"] for v in obj["status"]["violations"]] == ["golive.naming.agent_prefix"]
+    finally:
+        cluster.kubectl("delete", "configmap", "golive-policy-extra", "-n", POLICY_NS, check=False)
+    again = wait_admitted(cluster, namespace, "invoice-triage", "True", generation=1)
+    assert again["status"]["policy"]["digest"] == digest
+
+
+def test_a_broken_policy_module_means_unknown_and_nothing_changes(
+    cluster: ControlPlane, operator: OperatorProcess, namespace: str
+) -> None:
+    apply(cluster, contract(namespace), agent(namespace))
+    wait_admitted(cluster, namespace, "invoice-triage", "True")
+    before = get(cluster, "deployment", namespace, "invoice-triage")
+    broken = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "golive-policy-broken",
+            "namespace": POLICY_NS,
+            "labels": {"golive.dev/policy": "true"},
+        },
+        "data": {"broken.rego": NAMING_POLICY.replace("deny contains", "deny contains contains")},
+    }
+    try:
+        apply(cluster, broken)
+        # The reload re-decides every agent: the running generation turns Unknown first.
+        wait_admitted(cluster, namespace, "invoice-triage", "Unknown", generation=1)
+        # A new generation arrives while the policies are broken: it must not roll out.
+        edit = agent(namespace)
+        edit["spec"]["template"]["spec"]["containers"][0]["image"] = "registry.example.com/new:3"
+        apply(cluster, edit)
+        obj = wait_admitted(cluster, namespace, "invoice-triage", "Unknown", generation=2)
+        assert condition(obj, "Admitted")["reason"] == "PolicyError"
+        assert "broken.rego" in condition(obj, "Admitted")["message"]
+        after = get(cluster, "deployment", namespace, "invoice-triage")
+        assert after is not None and before is not None
+        assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+    finally:
+        cluster.kubectl("delete", "configmap", "golive-policy-broken", "-n", POLICY_NS, check=False)
+    wait_admitted(cluster, namespace, "invoice-triage", "True", generation=2, timeout=60)
+    dep = get(cluster, "deployment", namespace, "invoice-triage")
+    assert dep is not None and image_of(dep) == "registry.example.com/new:3"
+
+
+def test_metrics_count_decisions(operator: OperatorProcess) -> None:
+    text = operator.metrics()
+    assert 'golive_decisions_total{result="admitted",source="reconcile"}' in text
+    assert "golive_evaluation_seconds_bucket" in text
+
+
+NAMING_POLICY = """# METADATA
+# title: Agent names start with agent-
+# description: A test policy added at run time.
+# custom:
+#   id: golive.naming.agent_prefix
+#   enforcement: deny
+#   severity: low
+#   checklist: scope
+package golive.naming.agent_prefix
+
+import rego.v1
+
+deny contains violation if {
+\tnot startswith(input.agent.metadata.name, "agent-")
+\tviolation := {"field": "metadata.name", "msg": "agent names must start with agent-"}
+}
+"""
+
+
+def test_remote_opa_killed_means_unknown_and_restart_recovers(
+    cluster: ControlPlane, namespace: str, tmp_path: Path
+) -> None:
+    from tests.harness.controlplane import OpaServer
+
+    opa = OpaServer(tmp_path / "opa").start()
+    op = OperatorProcess(
+        cluster,
+        tmp_path / "operator",
+        engine="remote",
+        opa_url=opa.url,
+        policies=REPO / "policies",
+    )
+    try:
+        op.start()
+        apply(cluster, contract(namespace), agent(namespace))
+        wait_admitted(cluster, namespace, "invoice-triage", "True")
+        obj = get(cluster, "agd", namespace, "invoice-triage")
+        assert obj is not None and obj["status"]["policy"]["engine"] == "remote"
+        before = get(cluster, "deployment", namespace, "invoice-triage")
+
+        opa.kill()
+        edit = agent(namespace)
+        edit["spec"]["template"]["spec"]["containers"][0]["image"] = "registry.example.com/new:4"
+        apply(cluster, edit)
+        obj = wait_admitted(cluster, namespace, "invoice-triage", "Unknown", generation=2)
+        assert condition(obj, "Admitted")["reason"] == "EngineUnavailable"
+        after = get(cluster, "deployment", namespace, "invoice-triage")
+        assert after is not None and before is not None
+        assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+
+        restarted = time.monotonic()
+        opa = OpaServer(tmp_path / "opa2", port=opa.port).start()  # same address, empty OPA
+        wait_admitted(cluster, namespace, "invoice-triage", "True", generation=2, timeout=90)
+        recovery = time.monotonic() - restarted
+        dep = get(cluster, "deployment", namespace, "invoice-triage")
+        assert dep is not None and image_of(dep) == "registry.example.com/new:4"
+        print(f"recovered {recovery:.1f}s after OPA came back")
+    finally:
+        op.stop()
+        opa.stop()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -395,3 +396,36 @@ def test_examples_pass_server_side_validation(cluster: ControlPlane) -> None:
     for example in sorted((ROOT / "examples").glob("*.yaml")):
         proc = cluster.kubectl("apply", "--dry-run=server", "-f", str(example), check=False)
         assert proc.returncode == 0, f"{example.name}: {proc.stderr}"
+
+
+def test_examples_get_the_verdicts_they_document() -> None:
+    """`golive check examples/` (the real CLI and embedded engine) agrees with the examples'
+    comments: invoice-triage admitted clean, support-bot blocked for owner and fallback,
+    claims-summarizer admitted with its budget violation excepted."""
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "golive"), "check", "--format", "json", "examples/"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert proc.returncode == 1, proc.stderr  # 1: an agent is blocked (support-bot)
+    report = json.loads(proc.stdout)
+    assert not report["errors"]
+    agents = {a["name"]: a for a in report["agents"]}
+    assert set(agents) == {"invoice-triage", "support-bot", "claims-summarizer"}
+
+    def findings(name: str) -> set[tuple[str, str]]:
+        return {(f["policy"], f["enforcement"]) for f in agents[name]["findings"]}
+
+    assert agents["invoice-triage"]["result"] == "admitted"
+    assert not [f for f in findings("invoice-triage") if f[1] in {"deny", "excepted"}]
+    assert agents["support-bot"]["result"] == "blocked"
+    assert {p for p, e in findings("support-bot") if e == "deny"} == {
+        "golive.ownership.single_owner",
+        "golive.fallback.fallback_defined",
+    }
+    assert agents["claims-summarizer"]["result"] == "admitted"
+    assert ("golive.economics.budget_at_scale", "excepted") in findings("claims-summarizer")
+    assert not [f for f in findings("claims-summarizer") if f[1] == "deny"]

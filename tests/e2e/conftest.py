@@ -7,12 +7,13 @@ a test fails, and dies with the test runner if the runner is killed.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.harness.controlplane import ControlPlane, OpaServer
+from tests.harness.controlplane import REPO, ControlPlane, OpaServer
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -27,8 +28,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
     plane = ControlPlane(tmp_path_factory.mktemp("controlplane"))
     try:
         plane.start()
-        if any(Path("crds").glob("*.yaml")):
-            plane.apply_crds()
+        plane.apply_crds(REPO / "crds")
         yield plane
     finally:
         plane.stop()
@@ -47,8 +47,9 @@ def opa_server(tmp_path: Path) -> Iterator[OpaServer]:
 @pytest.fixture
 def namespace(cluster: ControlPlane, request: pytest.FixtureRequest) -> Iterator[str]:
     """A namespace per test, so tests do not see each other's objects."""
-    name = "t-" + request.node.name.lower().replace("_", "-")[:40].strip("-")
-    name = "".join(c if c.isalnum() or c == "-" else "-" for c in name).strip("-")
+    base = request.node.name.lower().replace("_", "-")[:40]
+    base = "".join(c if c.isalnum() or c == "-" else "-" for c in base).strip("-")
+    name = f"t-{base}-{secrets.token_hex(3)}"  # unique even for parametrized tests
     cluster.kubectl("create", "namespace", name)
     yield name
     # No controller-manager runs here, so namespace finalization never completes; deleting

@@ -1,0 +1,118 @@
+"""The real operator process (`golive run`) against a test control plane, and policy ConfigMaps."""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.harness.controlplane import REPO, ControlPlane, ManagedProcess, free_port, wait_until
+
+POLICY_LABEL = "golive.dev/policy"
+
+
+def policy_configmaps(policies: Path, namespace: str) -> list[dict[str, object]]:
+    """One ConfigMap per policy folder (and one for lib), as the Helm chart ships them."""
+    groups: dict[str, dict[str, str]] = {}
+    for path in sorted(policies.rglob("*.rego")):
+        if path.name.endswith("_test.rego"):
+            continue
+        rel = path.relative_to(policies)
+        group = "-".join(rel.parts[:2]).replace("_", "-")
+        key = ".".join(rel.parts).replace("/", ".")
+        groups.setdefault(group, {})[key] = path.read_text()
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": f"golive-policy-{group}",
+                "namespace": namespace,
+                "labels": {POLICY_LABEL: "true"},
+            },
+            "data": data,
+        }
+        for group, data in groups.items()
+    ]
+
+
+@dataclass
+class OperatorProcess:
+    cluster: ControlPlane
+    workdir: Path
+    engine: str = "embedded"
+    opa_url: str | None = None
+    policies: Path | None = REPO / "policies"
+    policy_namespace: str | None = None
+    extra_args: list[str] = field(default_factory=list)
+    metrics_port: int = 0
+    health_port: int = 0
+    process: ManagedProcess | None = None
+
+    def start(self, timeout: float = 60.0) -> OperatorProcess:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.metrics_port = free_port()
+        self.health_port = free_port()
+        argv = [
+            sys.executable,
+            "-m",
+            "controller.cli",
+            "run",
+            "--kubeconfig",
+            str(self.cluster.kubeconfig),
+            "--engine",
+            self.engine,
+            "--metrics-port",
+            str(self.metrics_port),
+            "--health-port",
+            str(self.health_port),
+            "--log-format",
+            "plain",
+            *self.extra_args,
+        ]
+        if self.opa_url:
+            argv += ["--opa-url", self.opa_url]
+        if self.policy_namespace:
+            argv += ["--policy-namespace", self.policy_namespace]
+        elif self.policies:
+            argv += ["--policies", str(self.policies)]
+        self.process = ManagedProcess("golive-operator", argv, self.workdir / "operator.log")
+        self.process.start()
+        wait_until(self.healthy, timeout, "the operator's /healthz", self.process)
+        return self
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/healthz", timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def metrics(self) -> str:
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return str(resp.read().decode())
+
+    def log(self) -> str:
+        return self.process.log_tail(20000) if self.process else ""
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.stop()
+
+    def kill(self) -> None:
+        if self.process:
+            self.process.kill()
+
+
+def apply_objects(cluster: ControlPlane, objects: list[dict[str, object]]) -> None:
+    cluster.kubectl(
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "-f",
+        "-",
+        input=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}),
+    )

@@ -74,7 +74,8 @@ def decide_agent(
     defer_contract_lookup: True at admission (GitOps may apply the contract later; the reconcile
         gate enforces its existence).
     """
-    metadata = agent.get("metadata") if isinstance(agent.get("metadata"), Mapping) else {}
+    raw_metadata = agent.get("metadata")
+    metadata: Mapping[str, Any] = raw_metadata if isinstance(raw_metadata, Mapping) else {}
     name = str(metadata.get("name", ""))
     namespace = str(metadata.get("namespace", ""))
     parsed = parse_exceptions(exceptions)

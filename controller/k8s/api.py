@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kubernetes import client, config
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 
 GROUP, VERSION = "golive.dev", "v1alpha1"
 AGENTS = "agentdeployments"
@@ -62,7 +62,7 @@ class KubeIO:
         result = self.apps.patch_namespaced_deployment(
             meta["name"],
             meta["namespace"],
-            body,
+            dict(body),
             field_manager=FIELD_MANAGER,
             force=True,
             _content_type="application/apply-patch+yaml",

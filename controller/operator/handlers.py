@@ -30,12 +30,12 @@ def login(**_: Any) -> kopf.ConnectionInfo:
     )
 
 
-def _deleted(event: dict[str, Any]) -> bool:
+def _deleted(event: kopf.RawEvent) -> bool:
     return event.get("type") == "DELETED"
 
 
 @kopf.on.event(GROUP, VERSION, "agentdeployments")
-def agent_event(event: dict[str, Any], body: kopf.Body, **_: Any) -> None:
+def agent_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
     rt = runtime()
     obj = dict(body)
     key = rt.state.put(rt.state.agents, obj, _deleted(event))
@@ -45,7 +45,7 @@ def agent_event(event: dict[str, Any], body: kopf.Body, **_: Any) -> None:
 
 
 @kopf.on.event(GROUP, VERSION, "agentcontracts")
-def contract_event(event: dict[str, Any], body: kopf.Body, **_: Any) -> None:
+def contract_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
     rt = runtime()
     namespace, name = rt.state.put(rt.state.contracts, dict(body), _deleted(event))
     for key in rt.state.agents_using_contract(namespace, name):
@@ -53,7 +53,7 @@ def contract_event(event: dict[str, Any], body: kopf.Body, **_: Any) -> None:
 
 
 @kopf.on.event(GROUP, VERSION, "agentexceptions")
-def exception_event(event: dict[str, Any], body: kopf.Body, **_: Any) -> None:
+def exception_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
     rt = runtime()
     namespace, name = key_of(dict(body))
     before = rt.state.exceptions.get(namespace, {}).get(name)
@@ -67,14 +67,14 @@ def exception_event(event: dict[str, Any], body: kopf.Body, **_: Any) -> None:
 
 
 @kopf.on.event("apps", "v1", "deployments", labels={"app.kubernetes.io/managed-by": "golive"})
-def deployment_event(event: dict[str, Any], body: kopf.Body, **_: Any) -> None:
+def deployment_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
     rt = runtime()
     key = rt.state.put(rt.state.deployments, dict(body), _deleted(event))
     rt.reconciler.queue.add(key)  # Ready follows the Deployment's availability
 
 
 @kopf.on.event("", "v1", "namespaces")
-def namespace_event(event: dict[str, Any], body: kopf.Body, **_: Any) -> None:
+def namespace_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
     rt = runtime()
     name = body.get("metadata", {}).get("name", "")
     if _deleted(event):
@@ -84,7 +84,7 @@ def namespace_event(event: dict[str, Any], body: kopf.Body, **_: Any) -> None:
 
 
 @kopf.on.event("", "v1", "configmaps", labels={POLICY_LABEL: kopf.PRESENT})
-def policy_configmap_event(event: dict[str, Any], body: kopf.Body, **_: Any) -> None:
+def policy_configmap_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
     rt = runtime()
     namespace, name = key_of(dict(body))
     if rt.policies.namespace != namespace:

@@ -10,7 +10,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 
 from controller.domain.decision import Decision, Result, unknown
 from controller.domain.policy_input import Operation, PolicyContext

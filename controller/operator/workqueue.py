@@ -53,7 +53,7 @@ class WorkQueue(Generic[K]):
         """Queue again after an exponential backoff; returns the delay."""
         failures = self._failures.get(key, 0)
         self._failures[key] = failures + 1
-        delay = min(self.max_backoff, self.base_backoff * (2**failures))
+        delay = float(min(self.max_backoff, self.base_backoff * (2**failures)))
         self.add(key, delay)
         return delay
 

@@ -35,9 +35,7 @@ def test_json_has_summary_and_findings() -> None:
 
 
 def test_junit_marks_blocked_as_failure_and_input_errors_as_error() -> None:
-    xml = render(
-        run_with(agent("blocked", DENY), errors=[InputError("b.yaml", 2, "bad")]), "junit"
-    )
+    xml = render(run_with(agent("blocked", DENY), errors=[InputError("b.yaml", 2, "bad")]), "junit")
     suite = ET.fromstring(xml.split("?>", 1)[1])
     assert suite.get("failures") == "1" and suite.get("errors") == "1"
     failure = suite.find("testcase/failure")

@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,6 +21,8 @@ from tests.harness.controlplane import (  # noqa: E402
     ControlPlane,
     HarnessError,
     ManagedProcess,
+    http_ok,
+    free_port,
     pid_alive,
     wait_until,
 )
@@ -52,19 +53,36 @@ def down() -> None:
     say("demo stopped")
 
 
-def start_operator(plane: ControlPlane) -> ManagedProcess | None:
+def start_operator(plane: ControlPlane) -> ManagedProcess:
+    """The real operator on the embedded engine, in the background like the servers."""
     golive = REPO / ".venv" / "bin" / "golive"
-    probe = subprocess.run([str(golive), "run", "--help"], capture_output=True, check=False)
-    if probe.returncode != 0:
-        return None  # the operator is not built yet in this version of the tree
-    env_kubeconfig = ["--kubeconfig", str(plane.kubeconfig)]
+    metrics_port, health_port = free_port(), free_port()
     operator = ManagedProcess(
         "golive-operator",
-        [str(golive), "run", "--engine", "embedded", *env_kubeconfig],
+        [
+            str(golive),
+            "run",
+            "--engine",
+            "embedded",
+            "--policies",
+            str(REPO / "policies"),
+            "--kubeconfig",
+            str(plane.kubeconfig),
+            "--metrics-port",
+            str(metrics_port),
+            "--health-port",
+            str(health_port),
+            "--log-format",
+            "plain",
+        ],
         STATE_DIR / "operator.log",
         tie_to_parent=False,
     )
     operator.start()
+    wait_until(
+        lambda: http_ok(f"http://127.0.0.1:{health_port}/healthz"), 60, "the operator", operator
+    )
+    print(f"    metrics: http://127.0.0.1:{metrics_port}/metrics")
     return operator
 
 
@@ -87,21 +105,33 @@ def up() -> int:
 
     say("installing the CRDs")
     plane.apply_crds()
+    say("starting the operator on the embedded engine")
     operator = start_operator(plane)
-    if operator is not None:
-        pids.append(operator.pid)
-        STATE_FILE.write_text(json.dumps({"pids": pids, "kubeconfig": str(plane.kubeconfig)}))
-        say(f"operator running on the embedded engine (log: {operator.log_path})")
+    pids.append(operator.pid)
+    STATE_FILE.write_text(json.dumps({"pids": pids, "kubeconfig": str(plane.kubeconfig)}))
+    say(f"operator running (log: {operator.log_path})")
     examples = sorted((REPO / "examples").glob("*.yaml"))
     if examples:
         say("applying examples/")
         for example in examples:
             result = plane.kubectl("apply", "-f", str(example), check=False)
             print(result.stdout + result.stderr, end="")
-    if operator is not None:
-        wait_for_decisions(plane)
+    wait_for_decisions(plane)
     say("kubectl get agd -A")
     print(plane.kubectl("get", "agd", "-A", "-o", "wide").stdout)
+    say("why: the Admitted condition of each agent")
+    print(
+        plane.kubectl(
+            "get",
+            "agd",
+            "-A",
+            "-o",
+            'jsonpath={range .items[*]}{.metadata.name}{": "}'
+            '{.status.conditions[?(@.type=="Admitted")].message}{"\\n"}{end}',
+        ).stdout
+    )
+    say("kubectl get deployments -A (only admitted agents have one)")
+    print(plane.kubectl("get", "deployments", "-A").stdout)
     say("the control plane keeps running; use it with:")
     print(f"  export KUBECONFIG={plane.kubeconfig}")
     print(f"  {plane.bin_dir / 'kubectl'} get agd -A")

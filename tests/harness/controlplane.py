@@ -300,7 +300,7 @@ class ControlPlane:
         etcd.start()
         self.processes.append(etcd)
         wait_until(
-            lambda: _http_ok(f"http://127.0.0.1:{self.etcd_port}/health"), 30, "etcd /health", etcd
+            lambda: http_ok(f"http://127.0.0.1:{self.etcd_port}/health"), 30, "etcd /health", etcd
         )
         self.api_port = free_port()
         self.processes.append(self._apiserver())
@@ -366,7 +366,7 @@ class ControlPlane:
         wait_until(self.ready, 60, "kube-apiserver /readyz after restart", fresh)
 
     def ready(self) -> bool:
-        return _http_ok(f"{self.url}/readyz", token=self.admin_token, ca_file=self.ca_file)
+        return http_ok(f"{self.url}/readyz", token=self.admin_token, ca_file=self.ca_file)
 
     def _write_kubeconfig(self, path: Path, user: str, token: str) -> None:
         config = {
@@ -472,7 +472,7 @@ class OpaServer:
             self.tie_to_parent,
         )
         self.process.start()
-        wait_until(lambda: _http_ok(f"{self.url}/health"), timeout, "opa /health", self.process)
+        wait_until(lambda: http_ok(f"{self.url}/health"), timeout, "opa /health", self.process)
         return self
 
     def stop(self) -> None:
@@ -484,7 +484,7 @@ class OpaServer:
             self.process.kill()
 
 
-def _http_ok(url: str, token: str | None = None, ca_file: Path | None = None) -> bool:
+def http_ok(url: str, token: str | None = None, ca_file: Path | None = None) -> bool:
     req = urllib.request.Request(url)
     if token:
         req.add_header("Authorization", f"Bearer {token}")

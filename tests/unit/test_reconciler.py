@@ -1,0 +1,200 @@
+"""The reconcile gate with a fake engine and a fake Kubernetes: fast checks of every branch."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from controller.domain.decision import RawViolation, Reason
+from controller.domain.policy_metadata import PolicyInfo
+from controller.engine.bundle import PolicyBundle
+from controller.engine.fake import FakeEngine
+from controller.engine.protocol import EngineUnavailable
+from controller.engine.verdict import PolicySet
+from controller.operator.cache import ClusterState
+from controller.operator.policies import PolicyFailure, PolicyManager
+from controller.operator.reconciler import Reconciler
+
+KEY = ("ns", "bot")
+POLICY = "golive.ownership.single_owner"
+DENY = RawViolation(POLICY, "spec.owner.name", "team alias")
+
+
+class FakeKube:
+    def __init__(self) -> None:
+        self.applied: list[dict[str, Any]] = []
+        self.statuses: list[dict[str, Any]] = []
+        self.events: list[tuple[str, str]] = []
+
+    def apply_deployment(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.applied.append(body)
+        return {**body, "status": {}}
+
+    def patch_agent_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
+        self.statuses.append(status)
+
+    def emit_event(self, agent: dict[str, Any], event_type: str, reason: str, message: str) -> None:
+        self.events.append((event_type, reason))
+
+
+def info(enforcement: str = "deny") -> PolicyInfo:
+    return PolicyInfo(POLICY, "Owner", "", enforcement, "high", "owner", POLICY, "m.rego")  # type: ignore[arg-type]
+
+
+def agent(
+    generation: int = 1, image: str = "img:1", status: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "golive.dev/v1alpha1",
+        "kind": "AgentDeployment",
+        "metadata": {"name": "bot", "namespace": "ns", "uid": "u1", "generation": generation},
+        "spec": {"template": {"spec": {"containers": [{"name": "c", "image": image}]}}},
+        "status": status or {},
+    }
+
+
+def make(
+    engine: FakeEngine, enforcement: str = "deny"
+) -> tuple[Reconciler, FakeKube, ClusterState]:
+    state = ClusterState()
+    kube = FakeKube()
+    policies = PolicyManager("fake", directory=None, namespace="golive-system")
+    bundle = PolicyBundle(
+        modules={}, policies={POLICY: info(enforcement)}, digest="sha256:" + "0" * 64
+    )
+    policies.current, policies.failure = PolicySet(engine, bundle), None
+    return Reconciler(state, policies, kube), kube, state  # type: ignore[arg-type]
+
+
+def run(reconciler: Reconciler) -> None:
+    asyncio.run(reconciler.reconcile(KEY))
+
+
+def conditions(status: dict[str, Any]) -> dict[str, str]:
+    return {c["type"]: c["status"] for c in status["conditions"]}
+
+
+def test_admitted_agent_gets_its_deployment_and_status() -> None:
+    reconciler, kube, state = make(FakeEngine(digest="sha256:" + "0" * 64))
+    state.agents[KEY] = agent()
+    run(reconciler)
+    (dep,) = kube.applied
+    assert dep["metadata"]["annotations"]["golive.dev/admitted-generation"] == "1"
+    (status,) = kube.statuses
+    assert conditions(status) == {"PolicyCompliant": "True", "Admitted": "True", "Ready": "False"}
+    assert kube.events == [("Normal", "Admitted")]
+
+
+def test_blocked_agent_gets_nothing() -> None:
+    reconciler, kube, state = make(FakeEngine([DENY]))
+    state.agents[KEY] = agent()
+    run(reconciler)
+    assert kube.applied == []
+    assert conditions(kube.statuses[0])["Admitted"] == "False"
+    assert kube.events == [("Warning", "Blocked")]
+
+
+def test_blocked_edit_leaves_the_running_generation_alone() -> None:
+    reconciler, kube, state = make(FakeEngine([DENY]))
+    state.agents[KEY] = agent(generation=2, image="img:2")
+    running = {"metadata": {"annotations": {"golive.dev/admitted-generation": "1"}}}
+    state.deployments[KEY] = running
+    run(reconciler)
+    assert kube.applied == []
+    assert kube.statuses[0]["admittedGeneration"] == 1
+    assert state.deployments[KEY] is running
+
+
+def test_warn_admits_and_says_so() -> None:
+    reconciler, kube, state = make(FakeEngine([DENY]), enforcement="warn")
+    state.agents[KEY] = agent()
+    run(reconciler)
+    assert len(kube.applied) == 1
+    assert ("Warning", "PolicyWarning") in kube.events
+    assert kube.statuses[0]["violations"][0]["enforcement"] == "warn"
+
+
+def test_engine_down_is_unknown_changes_nothing_and_retries() -> None:
+    reconciler, kube, state = make(FakeEngine(error=EngineUnavailable("opa down")))
+    state.agents[KEY] = agent()
+
+    async def go() -> None:
+        await reconciler.reconcile(KEY)
+        assert reconciler.queue._timers  # a retry is scheduled (backoff)
+        for timer in reconciler.queue._timers.values():
+            timer.cancel()
+
+    asyncio.run(go())
+    assert kube.applied == []
+    assert conditions(kube.statuses[0])["Admitted"] == "Unknown"
+
+
+def test_unchanged_decision_writes_nothing_and_own_echo_is_recognised() -> None:
+    reconciler, kube, state = make(FakeEngine([DENY]))
+    state.agents[KEY] = agent()
+    run(reconciler)
+    written = kube.statuses[-1]
+    echo = agent(status=written)
+    assert reconciler.is_own_write(KEY, echo)
+    state.agents[KEY] = echo
+    run(reconciler)
+    assert len(kube.statuses) == 1  # the same decision is not written again
+
+
+def test_an_exception_schedules_a_recheck_at_its_expiry() -> None:
+    reconciler, kube, state = make(FakeEngine([DENY]))
+    state.agents[KEY] = agent()
+    expires = datetime.now(UTC) + timedelta(minutes=10)
+    state.exceptions["ns"]["waiver"] = {
+        "apiVersion": "golive.dev/v1alpha1",
+        "kind": "AgentException",
+        "metadata": {"name": "waiver", "namespace": "ns"},
+        "spec": {
+            "targets": ["bot"],
+            "policies": [POLICY],
+            "reason": "r",
+            "approver": {"name": "Sam Ortiz", "email": "sam@example.com"},
+            "ticket": "T-1",
+            "expiresAt": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
+    }
+
+    async def go() -> float:
+        await reconciler.reconcile(KEY)
+        (timer,) = reconciler.queue._timers.values()
+        delay = timer.when() - asyncio.get_running_loop().time()
+        timer.cancel()
+        return delay
+
+    delay = asyncio.run(go())
+    assert len(kube.applied) == 1  # excepted: admitted
+    assert kube.statuses[0]["violations"][0]["enforcement"] == "excepted"
+    assert 590 < delay <= 601
+
+
+def test_deleted_agent_is_forgotten() -> None:
+    reconciler, kube, _state = make(FakeEngine())
+    run(reconciler)
+    assert kube.applied == [] and kube.statuses == []
+
+
+def test_no_policies_loaded_is_unknown_policy_error() -> None:
+    reconciler, kube, state = make(FakeEngine())
+    reconciler.policies.current = None
+    reconciler.policies.failure = PolicyFailure(Reason.POLICY_ERROR, "broken.rego:3: parse error")
+
+    state.agents[KEY] = agent()
+
+    async def go() -> None:
+        await reconciler.reconcile(KEY)
+        for timer in reconciler.queue._timers.values():
+            timer.cancel()
+
+    asyncio.run(go())
+    (status,) = kube.statuses
+    admitted = next(c for c in status["conditions"] if c["type"] == "Admitted")
+    assert admitted["status"] == "Unknown" and admitted["reason"] == "PolicyError"
+    assert "broken.rego:3" in admitted["message"]
+    assert "digest" not in status["policy"]
+    assert kube.applied == []

@@ -173,6 +173,39 @@ def run_command(
     health_port: Annotated[int, typer.Option(help="/healthz port (0: off).")] = 8080,
     log_format: Annotated[str, typer.Option(help="json or plain.")] = "json",
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    webhook_port: Annotated[
+        int,
+        typer.Option(
+            envvar="GOLIVE_WEBHOOK_PORT",
+            help="HTTPS port of the validating admission webhook (0: off).",
+        ),
+    ] = 0,
+    webhook_cert_dir: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="GOLIVE_WEBHOOK_CERT_DIR",
+            help="Folder with tls.crt and tls.key (and ca.crt); default: a self-signed CA.",
+        ),
+    ] = None,
+    webhook_host: Annotated[
+        str | None,
+        typer.Option(help="Host name or IP the API server dials (e.g. 127.0.0.1 on loopback)."),
+    ] = None,
+    webhook_register: Annotated[
+        bool,
+        typer.Option(
+            "--webhook-register",
+            help="Create/update the ValidatingWebhookConfiguration (URL + caBundle) at start; "
+            "for local runs (with the chart, Helm owns it).",
+        ),
+    ] = False,
+    webhook_failure_policy: Annotated[
+        str,
+        typer.Option(help="With --webhook-register: Fail (default) or Ignore when unreachable."),
+    ] = "Fail",
+    webhook_timeout: Annotated[
+        int, typer.Option(help="With --webhook-register: timeoutSeconds (1-30).")
+    ] = 5,
 ) -> None:
     """Run the operator: gate AgentDeployments and keep their status."""
     from controller.operator.main import OperatorOptions, run
@@ -187,6 +220,18 @@ def run_command(
         raise fail("give one policy source: --policies DIR or --policy-namespace NS")
     if policies is not None and not policies.is_dir():
         raise fail(f"--policies: {policies} is not a folder")
+    if not 0 <= webhook_port <= 65535:
+        raise fail(f"--webhook-port: expected 0..65535, got {webhook_port}")
+    if webhook_cert_dir is not None and webhook_port and not webhook_cert_dir.is_dir():
+        raise fail(f"--webhook-cert-dir: {webhook_cert_dir} is not a folder")
+    if webhook_failure_policy not in ("Fail", "Ignore"):
+        raise fail(
+            f"--webhook-failure-policy: expected Fail or Ignore, got {webhook_failure_policy!r}"
+        )
+    if not 1 <= webhook_timeout <= 30:
+        raise fail(f"--webhook-timeout: expected 1..30 seconds, got {webhook_timeout}")
+    if webhook_register and not webhook_port:
+        raise fail("--webhook-register needs --webhook-port")
     run(
         OperatorOptions(
             engine=engine,
@@ -200,6 +245,12 @@ def run_command(
             health_port=health_port,
             log_format=log_format,
             verbose=verbose,
+            webhook_port=webhook_port,
+            webhook_cert_dir=webhook_cert_dir,
+            webhook_host=webhook_host,
+            webhook_register=webhook_register,
+            webhook_failure_policy=webhook_failure_policy,
+            webhook_timeout_seconds=webhook_timeout,
         )
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,9 @@ from typing import Any
 import kopf
 from prometheus_client import start_http_server
 
+from controller.k8s import certs
 from controller.k8s.api import KubeIO, make_api_client
+from controller.k8s.webhook import DEFAULT_TIMEOUT_SECONDS, register, webhook_configuration
 from controller.operator.cache import ClusterState
 from controller.operator.policies import PolicyManager
 from controller.operator.reconciler import Reconciler
@@ -34,6 +37,66 @@ class OperatorOptions:
     health_port: int = 8080
     log_format: str = "json"
     verbose: bool = False
+    # The admission webhook (off when webhook_port is 0); see docs/webhook.md.
+    webhook_port: int = 0
+    webhook_cert_dir: Path | None = None  # tls.crt/tls.key (+ ca.crt); else self-signed
+    webhook_host: str | None = None  # the name/IP the API server dials (URL registration)
+    webhook_register: bool = False  # write the ValidatingWebhookConfiguration ourselves
+    webhook_failure_policy: str = "Fail"
+    webhook_timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
+    webhook_addr: str = "0.0.0.0"  # listen address
+
+    @property
+    def own_namespace(self) -> str:
+        """golive's namespace, exempted from the webhook with kube-system."""
+        return self.policy_namespace or os.environ.get("POD_NAMESPACE") or "golive-system"
+
+
+# Set by operate() before kopf starts; the startup handler hands it to kopf.
+_webhook_server: Any = None
+
+
+def make_webhook_server(options: OperatorOptions, kube: KubeIO) -> Any:
+    """kopf's HTTPS server (wrapped, see webhook.py) with the mounted or a self-signed cert."""
+    from controller.operator.webhook import GoliveWebhookServer, install_handler
+
+    if options.webhook_cert_dir is not None:
+        files = certs.mounted(options.webhook_cert_dir)
+    else:
+        hosts = [h for h in (options.webhook_host, "127.0.0.1", "localhost") if h]
+        files = certs.write_self_signed(hosts)
+        log.info("webhook: self-signed certificate for %s", ", ".join(dict.fromkeys(hosts)))
+
+    async def on_ready(url: str) -> None:
+        if not options.webhook_register:
+            return
+        body = webhook_configuration(
+            url,
+            files.ca_pem,
+            exempt_namespaces=[options.own_namespace, "kube-system"],
+            failure_policy=options.webhook_failure_policy,
+            timeout_seconds=options.webhook_timeout_seconds,
+        )
+        for attempt in range(5):
+            try:
+                await asyncio.to_thread(register, kube.api_client, body)
+                return
+            except Exception as error:
+                if attempt == 4:
+                    raise
+                log.warning("registering the webhook failed (%s); retrying", error)
+                await asyncio.sleep(1 + attempt)
+
+    install_handler()
+    return GoliveWebhookServer(
+        addr=options.webhook_addr,
+        port=options.webhook_port,
+        host=options.webhook_host,
+        certfile=str(files.certfile),
+        pkeyfile=str(files.keyfile),
+        cadata=files.ca_pem,
+        on_ready=on_ready,
+    )
 
 
 async def operate(options: OperatorOptions, stop: asyncio.Event | None = None) -> None:
@@ -48,6 +111,8 @@ async def operate(options: OperatorOptions, stop: asyncio.Event | None = None) -
     reconciler = Reconciler(state, policies, kube)
     rt = Runtime(state, policies, reconciler, audit_interval=options.audit_interval)
     install(rt)
+    global _webhook_server
+    _webhook_server = make_webhook_server(options, kube) if options.webhook_port else None
     tasks = [
         asyncio.create_task(rt.policy_loader(), name="policy-loader"),
         asyncio.create_task(rt.auditor(), name="auditor"),
@@ -78,6 +143,10 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.posting.enabled = False
     settings.watching.server_timeout = 300
     settings.networking.request_timeout = 30
+    # The admission webhook, when enabled: kopf serves it (settings.admission.managed stays
+    # None: golive registers its own configuration, see webhook.py).
+    if _webhook_server is not None:
+        settings.admission.server = _webhook_server
 
 
 def run(options: OperatorOptions) -> None:
@@ -88,6 +157,8 @@ def run(options: OperatorOptions) -> None:
     if not options.verbose:
         # kopf logs every handled watch event at INFO: thousands of lines at scale.
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
+        # One access line per admission review and health probe: noise at webhook rates.
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     if options.metrics_port:
         start_http_server(options.metrics_port, addr="0.0.0.0")
     log.info("golive operator starting: engine %s", options.engine)

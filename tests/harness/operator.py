@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import ssl
 import sys
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +53,13 @@ class OperatorProcess:
     metrics_port: int = 0
     health_port: int = 0
     process: ManagedProcess | None = None
+    # The admission webhook on loopback, registered by URL by the operator itself.
+    webhook: bool = False
+    webhook_port: int = 0  # kept across restarts, so the registered URL stays valid
+    webhook_failure_policy: str = "Fail"
+    webhook_ca: bytes = b""  # the caBundle the operator registered (its self-signed CA)
+
+    WEBHOOK_CONFIG = "golive"
 
     def start(self, timeout: float = 60.0) -> OperatorProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -72,6 +82,17 @@ class OperatorProcess:
             "plain",
             *self.extra_args,
         ]
+        if self.webhook:
+            self.webhook_port = self.webhook_port or free_port()
+            argv += [
+                "--webhook-port",
+                str(self.webhook_port),
+                "--webhook-host",
+                "127.0.0.1",
+                "--webhook-register",
+                "--webhook-failure-policy",
+                self.webhook_failure_policy,
+            ]
         if self.opa_url:
             argv += ["--opa-url", self.opa_url]
         if self.policy_namespace:
@@ -81,7 +102,56 @@ class OperatorProcess:
         self.process = ManagedProcess("golive-operator", argv, self.workdir / "operator.log")
         self.process.start()
         wait_until(self.healthy, timeout, "the operator's /healthz", self.process)
+        if self.webhook:
+            wait_until(self.webhook_ready, timeout, "the admission webhook", self.process)
         return self
+
+    @property
+    def webhook_url(self) -> str:
+        return f"https://127.0.0.1:{self.webhook_port}/validate"
+
+    def webhook_ready(self) -> bool:
+        """Registered with this process's URL, policies loaded, and answering on /validate."""
+        proc = self.cluster.kubectl(
+            "get", "validatingwebhookconfiguration", self.WEBHOOK_CONFIG, "-o", "json", check=False
+        )
+        if proc.returncode != 0:
+            return False
+        config = json.loads(proc.stdout)["webhooks"][0]["clientConfig"]
+        if config.get("url") != self.webhook_url:
+            return False
+        self.webhook_ca = base64.b64decode(config["caBundle"])
+        if "golive_policy_loaded 1.0" not in self.metrics():
+            return False
+        try:
+            self.post_review(b"{}")  # any answer (a 400 here) means it serves
+        except OSError:
+            return False
+        return True
+
+    def ssl_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cadata=self.webhook_ca.decode())
+
+    def post_review(self, body: bytes, path: str = "/validate") -> tuple[int, dict[str, object]]:
+        """POST raw bytes to the webhook; (HTTP status, JSON answer)."""
+        url = f"https://127.0.0.1:{self.webhook_port}{path}"
+        req = urllib.request.Request(
+            url, data=body, method="POST", headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=10, context=self.ssl_context()) as resp:
+                return int(resp.status), dict(json.loads(resp.read()))
+        except urllib.error.HTTPError as error:
+            return int(error.code), dict(json.loads(error.read() or b"{}"))
+
+    def delete_webhook_config(self) -> None:
+        self.cluster.kubectl(
+            "delete",
+            "validatingwebhookconfiguration",
+            self.WEBHOOK_CONFIG,
+            "--ignore-not-found",
+            check=False,
+        )
 
     def healthy(self) -> bool:
         try:

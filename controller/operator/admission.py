@@ -1,0 +1,237 @@
+"""The admission verdict for one AgentDeployment CREATE/UPDATE: plain functions, no kopf.
+
+`review` calls `decide_agent` exactly as the reconcile gate does (same policy set, same
+exceptions from the operator's cache, same namespace labels) with two differences that the
+design fixes: `context.operation` is CREATE or UPDATE, and the contract lookup is deferred
+(`contract.resolution: skipped`), because GitOps tools may apply the contract after the agent;
+the reconcile gate enforces that the contract exists.
+
+Outcomes:
+- admitted: allowed; `warn` violations become admission warnings (kubectl prints
+  "Warning: ..."), `dryrun` and `excepted` ones too, marked as informational;
+- blocked: denied, the message lists EVERY deny violation with its field and message;
+- unknown (no policies loaded, engine unavailable, policy error, internal error): denied with a
+  message saying why. The webhook's failurePolicy plays no part here: it governs only a webhook
+  the API server cannot reach or that answers garbage.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from controller.domain.decision import Decision, Reason, Result, Violation, unknown
+from controller.domain.policy_input import Operation, PolicyContext
+from controller.engine.verdict import PolicySet, decide_agent
+
+log = logging.getLogger("golive.admission")
+
+# Status codes in the denial (AdmissionResponse.status.code); kubectl shows them as the error
+# class: 403 Forbidden for a policy denial, 503 for "could not decide", 400 for a request the
+# webhook should never have been sent (a configuration error).
+CODE_DENIED, CODE_BAD_REQUEST, CODE_UNDECIDED = 403, 400, 503
+
+ADMISSION_OPERATIONS = {"CREATE": Operation.CREATE, "UPDATE": Operation.UPDATE}
+
+
+@dataclass(frozen=True)
+class AdmissionVerdict:
+    allowed: bool
+    message: str
+    warnings: tuple[str, ...] = ()
+    code: int = 200
+    decision: Decision | None = field(default=None, compare=False)
+    dry_run: bool = False
+
+
+def _line(v: Violation) -> str:
+    return f"[{v.policy}] {v.field}: {v.message}"
+
+
+_WARNING_PREFIX = {
+    "warn": "golive warn",
+    "dryrun": "golive dryrun (not enforced)",
+    "excepted": "golive excepted (waived by an active AgentException)",
+}
+
+
+def warnings_of(decision: Decision) -> tuple[str, ...]:
+    """One admission warning per non-deny violation: warn first, then dryrun, then excepted."""
+    out: list[str] = []
+    for enforcement in ("warn", "dryrun", "excepted"):
+        out += [
+            f"{_WARNING_PREFIX[enforcement]} {_line(v)}"
+            for v in decision.violations
+            if v.enforcement == enforcement
+        ]
+    return tuple(out)
+
+
+def denial_message(name: str, decision: Decision) -> str:
+    """`golive denied <name>: [policy] field: message; [policy] field: message` (every deny)."""
+    denies = [_line(v) for v in decision.violations if v.enforcement == "deny"]
+    return f"golive denied {name}: " + "; ".join(denies)
+
+
+def undecided_message(name: str, decision: Decision) -> str:
+    return (
+        f"golive could not decide {name} ({decision.reason.value}): {decision.message}; "
+        "nothing is admitted without a decision, retry when the policies are usable"
+    )
+
+
+def display_name(agent: Mapping[str, Any]) -> str:
+    meta = agent.get("metadata")
+    meta = meta if isinstance(meta, Mapping) else {}
+    name = meta.get("name") or meta.get("generateName") or "<unnamed>"
+    return str(name)
+
+
+def review(
+    agent: Mapping[str, Any],
+    operation: str,
+    *,
+    dry_run: bool,
+    policy_set: PolicySet | None,
+    exceptions: Iterable[Mapping[str, Any]],
+    namespace_labels: Mapping[str, str],
+    now: datetime,
+    failure: tuple[Reason, str] | None = None,
+    engine_kind: str = "embedded",
+) -> AdmissionVerdict:
+    """Decide one admission request (blocking: evaluates the policies; call it in a thread).
+
+    agent: request.object, the AgentDeployment as the API server is about to store it.
+    policy_set: the operator's current policies, or None when none are usable (then `failure`
+        is (reason, message) and the verdict is a denial).
+    dry_run: request.dryRun. The verdict is the same; the flag is returned so the caller can
+        keep dry runs out of side effects.
+    """
+    name = display_name(agent)
+    op = ADMISSION_OPERATIONS.get(operation)
+    if op is None:
+        return AdmissionVerdict(
+            False,
+            f"golive reviews only CREATE and UPDATE of AgentDeployments, got {operation!r}; "
+            "the ValidatingWebhookConfiguration's rules are wrong",
+            code=CODE_BAD_REQUEST,
+            dry_run=dry_run,
+        )
+    meta = agent.get("metadata")
+    if not isinstance(meta, Mapping) or not isinstance(agent.get("spec"), Mapping | None):
+        return AdmissionVerdict(
+            False,
+            f"golive denied {name}: the object has no metadata or its spec is not an object",
+            code=CODE_BAD_REQUEST,
+            dry_run=dry_run,
+        )
+    if policy_set is None:
+        reason, message = failure or (Reason.POLICY_ERROR, "no policies loaded")
+        decision = unknown(reason, message, engine_kind, "")  # type: ignore[arg-type]
+        return AdmissionVerdict(
+            False,
+            undecided_message(name, decision),
+            code=CODE_UNDECIDED,
+            decision=decision,
+            dry_run=dry_run,
+        )
+    try:
+        verdict = decide_agent(
+            policy_set,
+            agent,
+            contract=None,
+            exceptions=exceptions,
+            context=PolicyContext(op, now, dict(namespace_labels)),
+            defer_contract_lookup=True,
+        )
+    except Exception as error:  # never an allow by accident
+        log.exception("admission of %s failed", name)
+        return AdmissionVerdict(
+            False,
+            f"golive could not decide {name} (internal error): {error}",
+            code=CODE_UNDECIDED,
+            dry_run=dry_run,
+        )
+    decision = verdict.decision
+    if decision.result is Result.ADMITTED:
+        message = decision.message
+        return AdmissionVerdict(True, message, warnings_of(decision), 200, decision, dry_run)
+    if decision.result is Result.BLOCKED:
+        return AdmissionVerdict(
+            False,
+            denial_message(name, decision),
+            warnings_of(decision),
+            CODE_DENIED,
+            decision,
+            dry_run,
+        )
+    return AdmissionVerdict(
+        False, undecided_message(name, decision), (), CODE_UNDECIDED, decision, dry_run
+    )
+
+
+# --- the AdmissionReview envelope ---------------------------------------------------------------
+
+REVIEW_API_VERSION = "admission.k8s.io/v1"
+AGENT_RESOURCE = {"group": "golive.dev", "version": "v1alpha1", "resource": "agentdeployments"}
+
+
+class BadReview(ValueError):
+    """The body is not an AdmissionReview golive can answer (answered with HTTP 400)."""
+
+
+def check_review(data: object) -> tuple[str, str | None]:
+    """Validate an AdmissionReview request body before kopf sees it.
+
+    Returns (uid, problem): problem is None for a request golive handles, else a sentence for
+    an AdmissionReview answered allowed=false (the envelope is fine, the request is not for
+    golive). Raises BadReview when not even a response can be addressed (no uid).
+    """
+    if not isinstance(data, Mapping):
+        raise BadReview(f"expected an AdmissionReview object, got JSON {type(data).__name__}")
+    if data.get("kind") != "AdmissionReview" or data.get("apiVersion") != REVIEW_API_VERSION:
+        raise BadReview(
+            f"expected kind AdmissionReview, apiVersion {REVIEW_API_VERSION}; got kind "
+            f"{data.get('kind')!r}, apiVersion {data.get('apiVersion')!r}"
+        )
+    request = data.get("request")
+    if not isinstance(request, Mapping):
+        raise BadReview("the AdmissionReview has no request object")
+    uid = request.get("uid")
+    if not isinstance(uid, str) or not uid:
+        raise BadReview("the AdmissionReview request has no uid")
+    resource = request.get("resource")
+    if not isinstance(resource, Mapping) or any(
+        resource.get(k) != v for k, v in AGENT_RESOURCE.items()
+    ):
+        return uid, (
+            f"golive reviews only golive.dev/v1alpha1 agentdeployments, got resource "
+            f"{dict(resource) if isinstance(resource, Mapping) else resource!r}"
+        )
+    if request.get("subResource"):
+        return uid, f"golive does not review the {request.get('subResource')!r} subresource"
+    if request.get("operation") not in ADMISSION_OPERATIONS:
+        return uid, (
+            f"golive reviews only CREATE and UPDATE of AgentDeployments, got "
+            f"{request.get('operation')!r}"
+        )
+    if not isinstance(request.get("object"), Mapping):
+        return uid, "the AdmissionReview request has no object to review"
+    if not isinstance(request.get("userInfo"), Mapping):
+        return uid, "the AdmissionReview request has no userInfo"
+    return uid, None
+
+
+def deny_response(uid: str, message: str, code: int = CODE_BAD_REQUEST) -> dict[str, Any]:
+    return {
+        "apiVersion": REVIEW_API_VERSION,
+        "kind": "AdmissionReview",
+        "response": {
+            "uid": uid,
+            "allowed": False,
+            "status": {"message": message, "code": code},
+        },
+    }

@@ -1,0 +1,157 @@
+"""The validating admission webhook, served by the operator process through kopf.
+
+kopf parses the AdmissionReview, runs the `validate` handler below and builds the response
+(`warnings`, `AdmissionError` -> allowed=false with status message and code). Two things kopf
+does not do as golive needs, so `GoliveWebhookServer` wraps its aiohttp endpoint minimally:
+
+- kopf routes POST /<anything> to the handler whose id is <anything>, and when no handler has
+  that id it answers allowed=true (no handler, no objection). A request on a wrong path must
+  never be an allow: only /validate (the chart's path, and this handler's id) is served, the
+  rest is 404.
+- kopf answers a body that is JSON but not an AdmissionReview (a list, no `request`, no
+  `resource`) with a bare 500 from a KeyError/AttributeError deep inside it. Such bodies get a
+  400 with a JSON message instead, and a well-formed review that is not for golive (another
+  resource, DELETE, a subresource) an AdmissionReview with allowed=false and the reason.
+
+Registration (`--webhook-register`) is golive's own, not kopf's `settings.admission.managed`:
+kopf's managed configuration cannot carry a namespaceSelector, sets timeoutSeconds 30 and
+admits v1beta1 reviews, which the design does not want.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp.web
+import kopf
+
+from controller.k8s.webhook import WEBHOOK_PATH
+from controller.operator import metrics
+from controller.operator.admission import (
+    AdmissionVerdict,
+    BadReview,
+    check_review,
+    deny_response,
+    review,
+)
+from controller.operator.runtime import Runtime, runtime
+
+log = logging.getLogger("golive.webhook")
+
+GROUP, VERSION, PLURAL = "golive.dev", "v1alpha1", "agentdeployments"
+HANDLER_ID = WEBHOOK_PATH.strip("/")  # kopf serves handler <id> at POST /<id>
+
+OnReady = Callable[[str], Awaitable[None]]
+
+
+def review_with(rt: Runtime, agent: dict[str, Any], operation: str, dry_run: bool) -> Any:
+    """Blocking: the verdict with the operator's policies, exceptions and namespace labels."""
+    started = time.perf_counter()
+    meta = agent.get("metadata")
+    namespace = str(meta.get("namespace") or "") if isinstance(meta, dict) else ""
+    policies = rt.policies
+    current, failure = policies.current, policies.failure
+    verdict = review(
+        agent,
+        operation,
+        dry_run=dry_run,
+        policy_set=current,
+        exceptions=rt.state.namespace_exceptions(namespace),
+        namespace_labels=rt.state.namespace_labels.get(namespace, {}),
+        now=datetime.now(UTC),
+        failure=None if failure is None else (failure.reason, failure.message),
+        engine_kind=policies.engine_kind,
+    )
+    _record(verdict, current.engine.name if current else policies.engine_kind, started)
+    return verdict
+
+
+def _record(verdict: AdmissionVerdict, engine: str, started: float) -> None:
+    """Metrics: every decision is counted; dry runs under their own source so that the
+    "admission" series counts only requests that can store something."""
+    source = "admission-dryrun" if verdict.dry_run else "admission"
+    if verdict.decision is not None:
+        metrics.record_decision(source, verdict.decision)
+    else:
+        metrics.DECISIONS.labels(source, "unknown").inc()
+    metrics.EVALUATION_SECONDS.labels(source, engine).observe(time.perf_counter() - started)
+
+
+async def validate_agent(
+    *, body: kopf.Body, dryrun: bool, warnings: list[str], **kwargs: Any
+) -> None:
+    """The kopf handler: thin. No events, no writes: the webhook's sideEffects is None."""
+    verdict: AdmissionVerdict = await asyncio.to_thread(
+        review_with, runtime(), dict(body), str(kwargs.get("operation") or ""), bool(dryrun)
+    )
+    warnings.extend(verdict.warnings)
+    if not verdict.allowed:
+        raise kopf.AdmissionError(verdict.message, code=verdict.code)
+
+
+_installed = False
+
+
+def install_handler() -> None:
+    """Register the handler in kopf's default registry (once; only when the webhook is on,
+    because kopf refuses to start with admission handlers and no admission server)."""
+    global _installed
+    if not _installed:
+        kopf.on.validate(GROUP, VERSION, PLURAL, id=HANDLER_ID, operations=["CREATE", "UPDATE"])(
+            validate_agent
+        )
+        _installed = True
+
+
+class GoliveWebhookServer(kopf.WebhookServer):
+    """kopf's HTTPS server with golive's checks in front (see the module docstring), and a
+    callback once it listens (to register the webhook configuration with the server's URL)."""
+
+    def __init__(self, *, on_ready: OnReady | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.on_ready = on_ready
+
+    async def __call__(self, fn: Any) -> AsyncIterator[Any]:
+        async for client_config in super().__call__(fn):
+            url = f"{str(client_config.get('url', '')).rstrip('/')}{WEBHOOK_PATH}"
+            log.info("admission webhook listening; the API server reaches it at %s", url)
+            if self.on_ready is not None:
+                await self.on_ready(url)
+            yield client_config
+
+    @staticmethod
+    async def _serve(fn: Any, request: aiohttp.web.Request) -> aiohttp.web.Response:
+        if request.match_info.get("id") != HANDLER_ID:
+            return _error(404, f"golive serves admission reviews at {WEBHOOK_PATH} only")
+        try:
+            data = json.loads(await request.text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            return _error(400, f"the body is not JSON: {error}")
+        try:
+            uid, problem = check_review(data)
+        except BadReview as error:
+            return _error(400, str(error))
+        if problem is not None:
+            return aiohttp.web.json_response(deny_response(uid, problem))
+        # What kopf's own _serve does with a parsed body (it passes these to its handlers).
+        headers = dict(request.headers)
+        sslpeer = request.transport.get_extra_info("peercert") if request.transport else None
+        try:
+            response = await fn(data, webhook=HANDLER_ID, sslpeer=sslpeer, headers=headers)
+        except Exception as error:
+            log.exception("admission review %s failed", uid)
+            # Never an allow by accident: an AdmissionReview that denies, with the reason.
+            return aiohttp.web.json_response(
+                deny_response(uid, f"golive could not review the request: {error!r}", 500)
+            )
+        return aiohttp.web.json_response(response)
+
+
+def _error(status: int, message: str) -> aiohttp.web.Response:
+    return aiohttp.web.json_response({"error": message, "status": status}, status=status)

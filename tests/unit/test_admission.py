@@ -1,0 +1,460 @@
+"""The admission webhook's logic with a fake engine, and its HTTPS endpoint with raw requests."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import ssl
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from cryptography import x509
+
+from controller.domain.decision import RawViolation, Reason
+from controller.domain.policy_metadata import PolicyInfo
+from controller.engine.bundle import PolicyBundle
+from controller.engine.fake import FakeEngine
+from controller.engine.protocol import EngineUnavailable, PolicyError
+from controller.engine.verdict import PolicySet
+from controller.k8s import certs
+from controller.k8s.webhook import webhook_configuration
+from controller.operator.admission import (
+    AdmissionVerdict,
+    BadReview,
+    check_review,
+    review,
+)
+from controller.operator.webhook import GoliveWebhookServer
+
+NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
+OWNER = "golive.ownership.single_owner"
+FALLBACK = "golive.fallback.fallback_defined"
+CADENCE = "golive.governance.review_cadence"
+PINNED = "golive.release.pinned_image"
+
+
+def info(policy: str, enforcement: str) -> PolicyInfo:
+    return PolicyInfo(policy, policy, "", enforcement, "high", "x", policy, "m.rego")  # type: ignore[arg-type]
+
+
+BUNDLE = PolicyBundle(
+    modules={},
+    policies={
+        OWNER: info(OWNER, "deny"),
+        FALLBACK: info(FALLBACK, "deny"),
+        CADENCE: info(CADENCE, "warn"),
+        PINNED: info(PINNED, "dryrun"),
+    },
+    digest="sha256:" + "0" * 64,
+)
+
+TEAM = RawViolation(OWNER, "spec.owner.name", 'owner "Platform Team" looks like a team alias')
+MAILBOX = RawViolation(OWNER, "spec.owner.email", "shared mailbox")
+NO_FALLBACK = RawViolation(FALLBACK, "spec.fallback", "no fallback declared")
+NO_CADENCE = RawViolation(CADENCE, "spec.governance.reviewCadence", "no reviewCadence declared")
+UNPINNED = RawViolation(PINNED, "spec.template.spec.containers[0].image", "pin by digest")
+
+
+def agent(name: str = "invoice-triage", contract: str | None = "invoice-triage-v3") -> dict:  # type: ignore[type-arg]
+    spec: dict[str, Any] = {"owner": {"name": "Dana Ruiz", "email": "dana.ruiz@example.com"}}
+    if contract:
+        spec["contractRef"] = {"name": contract}
+    return {
+        "apiVersion": "golive.dev/v1alpha1",
+        "kind": "AgentDeployment",
+        "metadata": {"name": name, "namespace": "finance"},
+        "spec": spec,
+    }
+
+
+def exception(policy: str, target: str = "invoice-triage", expires: datetime | None = None) -> dict:  # type: ignore[type-arg]
+    return {
+        "apiVersion": "golive.dev/v1alpha1",
+        "kind": "AgentException",
+        "metadata": {"name": "waiver", "namespace": "finance"},
+        "spec": {
+            "targets": [target],
+            "policies": [policy],
+            "reason": "budget reviewed by finance",
+            "approver": {"name": "Sam Ortiz", "email": "sam.ortiz@example.com"},
+            "ticket": "FIN-1234",
+            "expiresAt": (expires or NOW + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
+    }
+
+
+def run(
+    engine: Any,
+    *,
+    operation: str = "CREATE",
+    dry_run: bool = False,
+    exceptions: list[Mapping[str, Any]] | None = None,
+    obj: Mapping[str, Any] | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> AdmissionVerdict:
+    return review(
+        obj if obj is not None else agent(),
+        operation,
+        dry_run=dry_run,
+        policy_set=PolicySet(engine, BUNDLE),
+        exceptions=exceptions or [],
+        namespace_labels=labels or {},
+        now=NOW,
+    )
+
+
+# --- the verdict ------------------------------------------------------------------------------
+
+
+def test_a_compliant_agent_is_allowed_without_warnings() -> None:
+    verdict = run(FakeEngine())
+    assert verdict.allowed and verdict.warnings == () and verdict.code == 200
+
+
+def test_a_denial_lists_every_deny_violation_with_field_and_message() -> None:
+    verdict = run(FakeEngine([TEAM, MAILBOX, NO_FALLBACK]))
+    assert not verdict.allowed and verdict.code == 403
+    assert verdict.message == (
+        "golive denied invoice-triage: "
+        "[golive.fallback.fallback_defined] spec.fallback: no fallback declared; "
+        "[golive.ownership.single_owner] spec.owner.email: shared mailbox; "
+        '[golive.ownership.single_owner] spec.owner.name: owner "Platform Team" looks like a '
+        "team alias"
+    )
+
+
+def test_warn_dryrun_become_warnings_and_admit() -> None:
+    verdict = run(FakeEngine([NO_CADENCE, UNPINNED]))
+    assert verdict.allowed
+    assert verdict.warnings == (
+        "golive warn [golive.governance.review_cadence] spec.governance.reviewCadence: "
+        "no reviewCadence declared",
+        "golive dryrun (not enforced) [golive.release.pinned_image] "
+        "spec.template.spec.containers[0].image: pin by digest",
+    )
+
+
+def test_a_denial_still_carries_the_warnings_and_not_the_warn_in_the_message() -> None:
+    verdict = run(FakeEngine([TEAM, NO_CADENCE]))
+    assert not verdict.allowed
+    assert "review_cadence" not in verdict.message
+    assert len(verdict.warnings) == 1 and "review_cadence" in verdict.warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (EngineUnavailable("OPA unreachable"), "EngineUnavailable"),
+        (PolicyError("module x does not compile"), "PolicyError"),
+    ],
+)
+def test_an_unknown_decision_denies_with_the_reason(error: Exception, reason: str) -> None:
+    verdict = run(FakeEngine(error=error))  # type: ignore[arg-type]
+    assert not verdict.allowed and verdict.code == 503
+    assert verdict.message.startswith(f"golive could not decide invoice-triage ({reason}): ")
+    assert str(error) in verdict.message
+
+
+def test_no_policies_loaded_denies() -> None:
+    verdict = review(
+        agent(),
+        "CREATE",
+        dry_run=False,
+        policy_set=None,
+        exceptions=[],
+        namespace_labels={},
+        now=NOW,
+        failure=(Reason.POLICY_ERROR, "module broken.rego: parse error"),
+    )
+    assert not verdict.allowed and "parse error" in verdict.message and verdict.code == 503
+
+
+class ExplodingEngine(FakeEngine):
+    def evaluate(self, policy_input: Mapping[str, Any]) -> list[RawViolation]:
+        raise RuntimeError("boom")
+
+
+def test_an_internal_error_denies_never_allows() -> None:
+    verdict = run(ExplodingEngine())
+    assert not verdict.allowed and "internal error" in verdict.message and "boom" in verdict.message
+
+
+def test_an_active_exception_waives_exactly_its_policy() -> None:
+    verdict = run(FakeEngine([TEAM, NO_FALLBACK]), exceptions=[exception(OWNER)])
+    assert not verdict.allowed  # the fallback deny is not waived
+    assert "fallback_defined" in verdict.message and "single_owner" not in verdict.message
+    assert any(w.startswith("golive excepted") and OWNER in w for w in verdict.warnings)
+
+    verdict = run(FakeEngine([TEAM]), exceptions=[exception(OWNER)])
+    assert verdict.allowed
+    assert verdict.warnings == (
+        "golive excepted (waived by an active AgentException) "
+        '[golive.ownership.single_owner] spec.owner.name: owner "Platform Team" looks like a '
+        "team alias",
+    )
+
+
+def test_expired_or_foreign_exceptions_waive_nothing() -> None:
+    expired = exception(OWNER, expires=NOW - timedelta(seconds=1))
+    assert not run(FakeEngine([TEAM]), exceptions=[expired]).allowed
+    other = exception(OWNER, target="someone-else")
+    assert not run(FakeEngine([TEAM]), exceptions=[other]).allowed
+
+
+def test_the_contract_lookup_is_deferred_and_the_operation_passed() -> None:
+    engine = FakeEngine()
+    run(engine, operation="UPDATE", labels={"team": "finance"})
+    (seen,) = engine.inputs
+    assert seen["contract"]["resolution"] == "skipped"
+    assert seen["contract"]["name"] == "invoice-triage-v3"
+    assert seen["context"]["operation"] == "UPDATE"
+    assert seen["context"]["namespaceLabels"] == {"team": "finance"}
+    run(engine, operation="CREATE", obj=agent(contract=None))
+    assert engine.inputs[1]["contract"]["resolution"] == "undeclared"
+    assert engine.inputs[1]["context"]["operation"] == "CREATE"
+
+
+def test_a_dry_run_gets_the_same_verdict() -> None:
+    for violations in ([TEAM, NO_CADENCE], [NO_CADENCE], []):
+        wet = run(FakeEngine(violations))
+        dry = run(FakeEngine(violations), dry_run=True)
+        assert (dry.allowed, dry.message, dry.warnings, dry.code) == (
+            wet.allowed,
+            wet.message,
+            wet.warnings,
+            wet.code,
+        )
+        assert dry.dry_run and not wet.dry_run
+
+
+@pytest.mark.parametrize("operation", ["DELETE", "CONNECT", ""])
+def test_other_operations_are_denied_without_evaluating(operation: str) -> None:
+    engine = FakeEngine()
+    verdict = run(engine, operation=operation)
+    assert not verdict.allowed and verdict.code == 400 and "CREATE and UPDATE" in verdict.message
+    assert engine.inputs == []
+
+
+def test_an_object_without_metadata_is_denied() -> None:
+    verdict = run(FakeEngine(), obj={"kind": "AgentDeployment", "spec": {}})
+    assert not verdict.allowed and "no metadata" in verdict.message
+
+
+# --- the AdmissionReview envelope -------------------------------------------------------------
+
+
+def admission_review(
+    obj: Mapping[str, Any] | None = None, uid: str = "u-1", **request: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "uid": uid,
+        "kind": {"group": "golive.dev", "version": "v1alpha1", "kind": "AgentDeployment"},
+        "resource": {"group": "golive.dev", "version": "v1alpha1", "resource": "agentdeployments"},
+        "operation": "CREATE",
+        "userInfo": {"username": "dev"},
+        "object": obj if obj is not None else agent(),
+        "dryRun": False,
+    }
+    body.update(request)
+    return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": body}
+
+
+@pytest.mark.parametrize(
+    ("data", "needle"),
+    [
+        ([1, 2], "got JSON list"),
+        ("x", "got JSON str"),
+        ({"kind": "AdmissionReview"}, "apiVersion"),
+        ({"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1"}, "no request"),
+        (
+            {"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1", "request": {}},
+            "no uid",
+        ),
+        ({**admission_review(), "apiVersion": "admission.k8s.io/v1beta1"}, "apiVersion"),
+    ],
+)
+def test_bodies_that_cannot_be_answered_are_bad_reviews(data: object, needle: str) -> None:
+    with pytest.raises(BadReview, match=needle):
+        check_review(data)
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "needle"),
+    [
+        ({"resource": {"group": "", "version": "v1", "resource": "pods"}}, "only golive.dev"),
+        ({"operation": "DELETE"}, "CREATE and UPDATE"),
+        ({"subResource": "status"}, "subresource"),
+        ({"object": None}, "no object"),
+        ({"userInfo": None}, "no userInfo"),
+    ],
+)
+def test_reviews_not_for_golive_get_a_reason(request_fields: dict[str, Any], needle: str) -> None:
+    uid, problem = check_review(admission_review(**request_fields))
+    assert uid == "u-1" and problem is not None and needle in problem
+
+
+def test_a_good_review_passes_the_envelope_check() -> None:
+    assert check_review(admission_review()) == ("u-1", None)
+
+
+# --- TLS and the configuration ----------------------------------------------------------------
+
+
+def test_self_signed_serving_certificate_verifies_for_its_hosts(tmp_path: Path) -> None:
+    files = certs.write_self_signed(["127.0.0.1", "golive.golive-system.svc"], tmp_path)
+    cert = x509.load_pem_x509_certificate(files.certfile.read_bytes())
+    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "golive.golive-system.svc" in sans.get_values_for_type(x509.DNSName)
+    assert (files.keyfile.stat().st_mode & 0o777) == 0o600
+    assert certs.mounted(tmp_path).ca_pem == files.ca_pem
+    with pytest.raises(ValueError, match=r"tls\.crt does not exist"):
+        certs.mounted(tmp_path / "nowhere")
+    (tmp_path / "ca.crt").unlink()  # an issuer without ca.crt: the cert is its own CA
+    assert certs.mounted(tmp_path).ca_pem == files.certfile.read_bytes()
+
+
+def test_the_webhook_configuration() -> None:
+    body = webhook_configuration(
+        "https://127.0.0.1:9443/validate", b"CA", exempt_namespaces=["golive-system", "kube-system"]
+    )
+    (hook,) = body["webhooks"]
+    assert hook["sideEffects"] == "None" and hook["admissionReviewVersions"] == ["v1"]
+    assert hook["failurePolicy"] == "Fail" and hook["timeoutSeconds"] == 5
+    assert hook["clientConfig"] == {
+        "url": "https://127.0.0.1:9443/validate",
+        "caBundle": base64.b64encode(b"CA").decode(),
+    }
+    assert hook["namespaceSelector"]["matchExpressions"] == [
+        {
+            "key": "kubernetes.io/metadata.name",
+            "operator": "NotIn",
+            "values": ["golive-system", "kube-system"],
+        }
+    ]
+    (rule,) = hook["rules"]
+    assert rule["operations"] == ["CREATE", "UPDATE"]
+    assert rule["resources"] == ["agentdeployments"] and rule["apiGroups"] == ["golive.dev"]
+    with pytest.raises(ValueError, match="failurePolicy"):
+        webhook_configuration("https://x/validate", b"", exempt_namespaces=[], failure_policy="No")
+    with pytest.raises(ValueError, match="timeoutSeconds"):
+        webhook_configuration("https://x/validate", b"", exempt_namespaces=[], timeout_seconds=31)
+
+
+# --- the HTTPS endpoint, with raw requests ----------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Endpoint:
+    def __init__(self, url: str, ca: bytes, calls: list[dict[str, Any]]) -> None:
+        self.url, self.calls = url, calls
+        self.ssl = ssl.create_default_context(cadata=ca.decode())
+
+    async def post(self, body: bytes, path: str = "/validate") -> tuple[int, Any]:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(self.url + path, data=body, ssl=self.ssl) as resp,
+        ):
+            return resp.status, json.loads(await resp.text())
+
+
+@pytest.fixture
+async def endpoint(tmp_path: Path) -> AsyncIterator[Endpoint]:
+    """The real GoliveWebhookServer on loopback, with a stand-in for kopf's review function
+    (which denies when the object's name is "boom-*" by raising, like a crashing handler)."""
+    files = certs.write_self_signed(["127.0.0.1"], tmp_path)
+    calls: list[dict[str, Any]] = []
+    ready: list[str] = []
+
+    async def fn(data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        calls.append({"data": data, **kwargs})
+        if data["request"]["object"]["metadata"]["name"].startswith("boom"):
+            raise KeyError("something deep in kopf")
+        uid = data["request"]["uid"]
+        return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                "response": {"uid": uid, "allowed": True}}  # fmt: skip
+
+    async def on_ready(url: str) -> None:
+        ready.append(url)
+
+    port = free_port()
+    server = GoliveWebhookServer(
+        addr="127.0.0.1",
+        port=port,
+        host="127.0.0.1",
+        certfile=str(files.certfile),
+        pkeyfile=str(files.keyfile),
+        cadata=files.ca_pem,
+        on_ready=on_ready,
+    )
+    stream = server(fn)
+    client_config = await stream.__anext__()
+    assert ready == [f"https://127.0.0.1:{port}/validate"]
+    assert base64.b64decode(client_config["caBundle"]) == files.ca_pem
+    try:
+        yield Endpoint(f"https://127.0.0.1:{port}", files.ca_pem, calls)
+    finally:
+        await stream.aclose()  # type: ignore[attr-defined]
+
+
+async def test_a_good_review_reaches_kopf(endpoint: Endpoint) -> None:
+    status, answer = await endpoint.post(json.dumps(admission_review()).encode())
+    assert status == 200 and answer["response"] == {"uid": "u-1", "allowed": True}
+    (call,) = endpoint.calls
+    assert call["webhook"] == "validate" and call["data"]["request"]["uid"] == "u-1"
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        (b"", "not JSON"),
+        (b"{not json", "not JSON"),
+        (b"\xff\xfe", "not JSON"),
+        (b"[]", "got JSON list"),
+        (b"null", "got JSON NoneType"),
+        (b'{"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1"}', "no request"),
+        (json.dumps({**admission_review(), "request": {"uid": ""}}).encode(), "no uid"),
+    ],
+)
+async def test_malformed_bodies_get_400_with_a_message(
+    endpoint: Endpoint, body: bytes, needle: str
+) -> None:
+    status, answer = await endpoint.post(body)
+    assert status == 400 and needle in answer["error"]
+    assert endpoint.calls == []
+    # ...and the server is still alive.
+    status, _ = await endpoint.post(json.dumps(admission_review()).encode())
+    assert status == 200
+
+
+async def test_reviews_not_for_golive_are_denied_not_allowed(endpoint: Endpoint) -> None:
+    body = admission_review(resource={"group": "", "version": "v1", "resource": "pods"})
+    status, answer = await endpoint.post(json.dumps(body).encode())
+    assert status == 200 and answer["response"]["allowed"] is False
+    assert "only golive.dev" in answer["response"]["status"]["message"]
+    assert endpoint.calls == []
+
+
+async def test_other_paths_are_404_never_an_allow(endpoint: Endpoint) -> None:
+    # kopf alone would route /mutate to a handler id "mutate", find none, and allow.
+    for path in ("/mutate", "/", "/validate/extra"):
+        status, answer = await endpoint.post(json.dumps(admission_review()).encode(), path)
+        assert status == 404 and "/validate" in answer["error"]
+    assert endpoint.calls == []
+
+
+async def test_a_crash_behind_the_endpoint_is_a_denial(endpoint: Endpoint) -> None:
+    obj = agent(name="boom-1")
+    status, answer = await endpoint.post(json.dumps(admission_review(obj, uid="u-9")).encode())
+    assert status == 200
+    assert answer["response"]["uid"] == "u-9" and answer["response"]["allowed"] is False
+    assert "could not review" in answer["response"]["status"]["message"]

@@ -1,0 +1,233 @@
+"""`golive check` on 1,000 generated manifests, side by side with `opa eval` on the same inputs.
+
+Each manifest is one file holding an AgentDeployment and its AgentContract (half compliant,
+half breaking one checklist item). Measured in one run:
+
+- golive_check_s: wall time of `python -m controller.cli check DIR --format json` as a
+  subprocess: interpreter start and imports, YAML parsing, CRD-schema validation, contract
+  meta-schema validation, policy-input building, regopy compile and evaluation in the worker,
+  the decision and the JSON report — everything a CI job pays;
+- golive_check_1_manifest_s: the same command on one manifest (the fixed start-up cost), so
+  the per-manifest cost is (1,000 - 1) / difference;
+- opa_eval_s: one `opa eval` process given the same 1,000 policy inputs (built in Python by
+  build_policy_input exactly as `golive check` builds them) as one JSON array, the same modules
+  (policy library + generated entry point) and a small wrapper that evaluates
+  data.golive_entrypoint.violations `with input as` each element. So OPA is measured on policy
+  evaluation only (no YAML, no schema validation): the engine-only baseline;
+- the answers of both are compared per agent (policy id and field of every violation);
+- an in-process breakdown of `check()` (load, CRD-schema validation, engine calls, the rest).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench import POLICIES, REPO, agent_with_contract, progress, r
+from controller.check.loader import load
+from controller.check.run import check, validate
+from controller.check.schema import SchemaSet
+from controller.domain.contract import resolve_contract
+from controller.domain.decision import RawViolation
+from controller.domain.policy_input import Operation, PolicyContext, build_policy_input
+from controller.engine.bundle import load_bundle_dir
+from controller.engine.embedded import EmbeddedEngine
+from controller.engine.protocol import Engine
+from controller.engine.verdict import PolicySet
+from tests.harness.controlplane import tool_bin_dir
+
+NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
+NOW_TEXT = "2026-11-25T17:00:00Z"
+GOAL_SECONDS = 5.0
+
+WRAPPER = """package golive_bench
+
+import rego.v1
+
+results := [r |
+\tsome agent in input
+\tviolations := data.golive_entrypoint.violations with input as agent
+\tr := {"name": agent.agent.metadata.name, "violations": violations}
+]
+"""
+
+
+def write_manifests(directory: Path, count: int) -> list[dict[str, Any]]:
+    """One file per agent (agent + contract); returns the policy inputs golive check builds."""
+    directory.mkdir(parents=True, exist_ok=True)
+    context = PolicyContext(Operation.CHECK, NOW)
+    inputs = []
+    for index in range(count):
+        agent, contract = agent_with_contract("bench", index)
+        (directory / f"{agent['metadata']['name']}.yaml").write_text(
+            yaml.safe_dump_all([contract, agent], sort_keys=False)
+        )
+        resolution = resolve_contract(contract["metadata"]["name"], contract)
+        inputs.append(build_policy_input(agent, resolution, [], context))
+    return inputs
+
+
+def golive_check(paths: list[Path]) -> tuple[float, dict[str, Any]]:
+    argv = [sys.executable, "-m", "controller.cli", "check", *map(str, paths)]
+    argv += ["--format", "json", "--at", NOW_TEXT]
+    start = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=REPO, timeout=300)
+    elapsed = time.perf_counter() - start
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"golive check exited {proc.returncode}: {proc.stderr[-2000:]}")
+    return elapsed, json.loads(proc.stdout)
+
+
+def opa_eval(workdir: Path, inputs: list[dict[str, Any]]) -> tuple[float, list[Any]]:
+    bundle = load_bundle_dir(POLICIES)
+    modules = workdir / "modules"
+    for name, text in bundle.modules.items():
+        path = modules / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    (modules / "golive_bench_wrapper.rego").write_text(WRAPPER)
+    input_file = workdir / "inputs.json"
+    input_file.write_text(json.dumps(inputs))
+    opa = tool_bin_dir(["opa"]) / "opa"
+    argv = [str(opa), "eval", "--format", "json", "-d", str(modules), "--input", str(input_file)]
+    argv.append("data.golive_bench.results")
+    start = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"opa eval exited {proc.returncode}: {proc.stderr[-2000:]}")
+    results = json.loads(proc.stdout)["result"][0]["expressions"][0]["value"]
+    return elapsed, list(results)
+
+
+def divergences(report: Mapping[str, Any], opa_results: list[Any]) -> int:
+    golive = {
+        a["name"]: sorted((f["policy"], f["field"]) for f in a["findings"])
+        for a in report["agents"]
+    }
+    opa = {
+        x["name"]: sorted((v["policy"], v["field"]) for v in x["violations"]) for x in opa_results
+    }
+    return sum(golive.get(name) != found for name, found in opa.items()) + len(
+        set(golive) - set(opa)
+    )
+
+
+class TimedEngine:
+    """Wraps an engine and adds up the time spent in evaluate()."""
+
+    def __init__(self, inner: Engine) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.digest = inner.digest
+        self.seconds = 0.0
+        self.calls = 0
+
+    def evaluate(self, policy_input: Mapping[str, Any]) -> list[RawViolation]:
+        start = time.perf_counter()
+        try:
+            return self.inner.evaluate(policy_input)
+        finally:
+            self.seconds += time.perf_counter() - start
+            self.calls += 1
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def breakdown(directory: Path) -> dict[str, float]:
+    """check() in this process, split into load, CRD-schema validation, engine, rest."""
+    bundle = load_bundle_dir(POLICIES)
+    start = time.perf_counter()
+    engine = TimedEngine(EmbeddedEngine(bundle))
+    compile_s = time.perf_counter() - start
+    try:
+        start = time.perf_counter()
+        manifests = load([str(directory)])
+        load_s = time.perf_counter() - start
+        schemas = SchemaSet()
+        start = time.perf_counter()
+        validate(manifests, schemas)
+        validate_s = time.perf_counter() - start
+        start = time.perf_counter()
+        check([str(directory)], [], PolicySet(engine, bundle), NOW, schemas)  # type: ignore[arg-type]
+        total_s = time.perf_counter() - start
+    finally:
+        engine.close()
+    # Side by side, for the evidence: the same files through libyaml's CSafeLoader, and the
+    # contract meta-schema validation alone (resolve_contract, once per agent).
+    texts = [path.read_text() for path in sorted(directory.glob("*.yaml"))]
+    start = time.perf_counter()
+    for text in texts:
+        list(yaml.load_all(text, Loader=yaml.CSafeLoader))
+    csafe_s = time.perf_counter() - start
+    contracts = [d.obj for d in manifests.documents if d.kind == "AgentContract"]
+    start = time.perf_counter()
+    for obj in contracts:
+        resolve_contract(obj["metadata"]["name"], obj)
+    contract_s = time.perf_counter() - start
+    return {
+        "inproc_engine_start_s": r(compile_s),
+        "inproc_check_total_s": r(total_s),
+        "inproc_yaml_load_s": r(load_s),
+        "inproc_yaml_load_with_csafeloader_s": r(csafe_s),
+        "inproc_contract_schema_checks_s": r(contract_s),
+        "inproc_crd_schema_validation_s": r(validate_s),
+        "inproc_engine_evaluate_s": r(engine.seconds),
+        "inproc_engine_evaluate_mean_ms": r(engine.seconds / max(1, engine.calls) * 1000),
+        "inproc_rest_s": r(total_s - load_s - validate_s - engine.seconds),
+    }
+
+
+def run(quick: bool = False) -> list[dict[str, Any]]:
+    count = 100 if quick else 1000
+    with tempfile.TemporaryDirectory(prefix="golive-bench-check-") as tmp:
+        workdir = Path(tmp)
+        manifests = workdir / "manifests"
+        progress(f"check: writing {count} manifests")
+        inputs = write_manifests(manifests, count)
+        progress("check: golive check on 1 manifest (start-up cost)")
+        one_s, _ = golive_check([manifests / "agent-00000.yaml"])
+        progress(f"check: golive check on {count} manifests")
+        check_s, report = golive_check([manifests])
+        progress(f"check: opa eval on the same {count} inputs")
+        opa_s, opa_results = opa_eval(workdir, inputs)
+        progress("check: in-process breakdown")
+        parts = breakdown(manifests)
+    summary = report["summary"]
+    if summary["agents"] != count or summary["input_errors"]:
+        raise RuntimeError(f"golive check did not decide every manifest: {summary}")
+    per_manifest_ms = (check_s - one_s) / max(1, count - 1) * 1000
+    return [
+        {
+            "measure": "check_manifests",
+            "manifests": count,
+            "admitted": summary["admitted"],
+            "blocked": summary["blocked"],
+            "golive_check_s": r(check_s),
+            "golive_check_1_manifest_s": r(one_s),
+            "golive_check_per_manifest_ms": r(per_manifest_ms),
+            "opa_eval_s": r(opa_s),
+            "opa_eval_per_manifest_ms": r(opa_s / count * 1000),
+            "ratio_golive_to_opa": r(check_s / opa_s, 2),
+            "divergences": divergences(report, opa_results),
+            "goal": f"{count} manifests in under {GOAL_SECONDS:g} s (goal set for 1000)",
+            "met": check_s < GOAL_SECONDS,
+        },
+        {
+            "measure": "check_breakdown",
+            "manifests": count,
+            **parts,
+            "goal": "evidence only (where golive check spends its time)",
+            "met": None,
+        },
+    ]

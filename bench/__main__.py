@@ -18,6 +18,7 @@ import math
 import sys
 import time
 import traceback
+from pathlib import Path
 from typing import Any
 
 from bench import progress
@@ -39,6 +40,50 @@ def _clean(value: Any) -> Any:
 def emit(record: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(_clean(record)) + "\n")
     sys.stdout.flush()
+
+
+def environment() -> dict[str, Any]:
+    """The machine the figures were measured on (and how busy it was when the run started)."""
+    import os
+    import platform
+    import subprocess
+    from importlib.metadata import version
+
+    from tests.harness.controlplane import tool_bin_dir
+
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "?",
+    )
+    mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    bins = tool_bin_dir(["opa"])
+
+    def tool_version(argv: list[str]) -> str:
+        try:
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=30).stdout
+        except OSError:
+            return "?"
+        return out.splitlines()[0].strip() if out else "?"
+
+    return {
+        "measure": "environment",
+        "nproc": os.cpu_count(),
+        "memory_gb": round(mem_kb / 1024 / 1024, 1),
+        "cpu": cpu,
+        "loadavg_at_start": list(os.getloadavg()),
+        "python": platform.python_version(),
+        "regopy": version("regopy"),
+        "kubernetes_client": version("kubernetes"),
+        "kopf": version("kopf"),
+        "opa": tool_version([str(bins / "opa"), "version"]),
+        "kube_apiserver": tool_version([str(bins / "kube-apiserver"), "--version"]),
+        "goal": "context only",
+        "met": None,
+    }
 
 
 def run_one(name: str, quick: bool) -> bool:
@@ -75,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in args.names if n not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
+    emit(environment())
     ok = True
     for name in args.names or BENCHMARKS:
         ok = run_one(name, args.quick) and ok

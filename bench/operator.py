@@ -393,7 +393,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             before = operator_metrics(op)
             cpu_before = cpu_snapshot(plane, op)
             created = create_all(custom, "agentdeployments", [a for a, _ in pairs])
-            seen = watcher.wait_all(created, decided, 0.0, 120.0 if not quick else 60.0)
+            seen = watcher.wait_all(created, decided, 0.0, 180.0 if not quick else 60.0)
             cpu_apply = cpu_delta(cpu_before, cpu_snapshot(plane, op))
             after = operator_metrics(op)
             apply_fig = latency_figures(created, seen)
@@ -420,7 +420,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                 names,
                 lambda: core.create_namespaced_config_map(POLICY_NS, deny),
                 digest,
-                60.0,
+                120.0 if not quick else 60.0,
             )
             cpu_change = cpu_delta(cpu_before, cpu_snapshot(plane, op))
             progress("operator: policy revert (the ConfigMap deleted)")
@@ -429,7 +429,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                 names,
                 lambda: core.delete_namespaced_config_map(DENY_CONFIGMAP, POLICY_NS),
                 new_digest,
-                60.0,
+                120.0 if not quick else 60.0,
             )
             after_change = operator_metrics(op)
 
@@ -438,7 +438,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             create_all(custom, "agentcontracts", [c for _, c in more])
             time.sleep(1.0)
             created_more = create_all(custom, "agentdeployments", [a for a, _ in more])
-            seen_more = watcher.wait_all(created_more, decided, 0.0, 300.0 if not quick else 60.0)
+            seen_more = watcher.wait_all(created_more, decided, 0.0, 420.0 if not quick else 60.0)
             more_fig = latency_figures(created_more, seen_more)
             time.sleep(2.0)
             mem_5k = memory(op.process.pid)  # type: ignore[union-attr]

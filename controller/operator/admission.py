@@ -121,10 +121,17 @@ def review(
             dry_run=dry_run,
         )
     meta = agent.get("metadata")
-    if not isinstance(meta, Mapping) or not isinstance(agent.get("spec"), Mapping | None):
+    spec = agent.get("spec")
+    if not isinstance(meta, Mapping) or not isinstance(spec, Mapping | None):
+        # Every rejection names the field and what was expected.
+        problem = (
+            f"metadata: expected an object, found {type(meta).__name__}"
+            if not isinstance(meta, Mapping)
+            else f"spec: expected an object, found {type(spec).__name__}"
+        )
         return AdmissionVerdict(
             False,
-            f"golive denied {name}: the object has no metadata or its spec is not an object",
+            f"golive denied {name}: [golive.spec] {problem}",
             code=CODE_BAD_REQUEST,
             dry_run=dry_run,
         )

@@ -242,7 +242,16 @@ def test_other_operations_are_denied_without_evaluating(operation: str) -> None:
 
 def test_an_object_without_metadata_is_denied() -> None:
     verdict = run(FakeEngine(), obj={"kind": "AgentDeployment", "spec": {}})
-    assert not verdict.allowed and "no metadata" in verdict.message
+    assert not verdict.allowed
+    assert "metadata: expected an object, found NoneType" in verdict.message
+
+
+def test_a_spec_that_is_not_an_object_is_denied_naming_spec() -> None:
+    verdict = run(
+        FakeEngine(), obj={"kind": "AgentDeployment", "metadata": {"name": "a"}, "spec": 3}
+    )
+    assert not verdict.allowed
+    assert "[golive.spec] spec: expected an object, found int" in verdict.message
 
 
 # --- the AdmissionReview envelope -------------------------------------------------------------

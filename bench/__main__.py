@@ -15,6 +15,7 @@ import importlib
 import inspect
 import json
 import math
+import os
 import sys
 import time
 import traceback
@@ -44,7 +45,6 @@ def emit(record: dict[str, Any]) -> None:
 
 def environment() -> dict[str, Any]:
     """The machine the figures were measured on (and how busy it was when the run started)."""
-    import os
     import platform
     import subprocess
     from importlib.metadata import version
@@ -99,6 +99,7 @@ def run_one(name: str, quick: bool) -> bool:
     runner = module.run
     kwargs = {"quick": quick} if "quick" in inspect.signature(runner).parameters else {}
     progress(f"{name}: start{' (quick)' if quick else ''}")
+    load_at_start = os.getloadavg()[0]  # other work on the machine skews every figure
     started = time.monotonic()
     try:
         records = runner(**kwargs)
@@ -107,7 +108,7 @@ def run_one(name: str, quick: bool) -> bool:
         emit({"measure": name, "error": f"{type(error).__name__}: {error}", "met": None})
         return False
     for record in records:
-        emit(record)
+        emit({**record, "loadavg_1m_at_start": round(load_at_start, 2)})
     progress(f"{name}: done in {time.monotonic() - started:.1f} s")
     return True
 

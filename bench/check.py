@@ -48,6 +48,7 @@ from tests.harness.controlplane import tool_bin_dir
 NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
 NOW_TEXT = "2026-11-25T17:00:00Z"
 GOAL_SECONDS = 5.0
+BREAKDOWN_MANIFESTS = 100
 
 WRAPPER = """package golive_bench
 
@@ -145,7 +146,8 @@ class TimedEngine:
 
 
 def breakdown(directory: Path) -> dict[str, float]:
-    """check() in this process, split into load, CRD-schema validation, engine, rest."""
+    """check() in this process on `directory`, split into load, CRD-schema validation, engine
+    and the rest (policy inputs with the contract meta-schema checks, decisions, report)."""
     bundle = load_bundle_dir(POLICIES)
     start = time.perf_counter()
     engine = TimedEngine(EmbeddedEngine(bundle))
@@ -201,8 +203,12 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         check_s, report = golive_check([manifests])
         progress(f"check: opa eval on the same {count} inputs")
         opa_s, opa_results = opa_eval(workdir, inputs)
-        progress("check: in-process breakdown")
-        parts = breakdown(manifests)
+        sample = workdir / "sample"
+        sample.mkdir()
+        for path in sorted(manifests.glob("*.yaml"))[:BREAKDOWN_MANIFESTS]:
+            (sample / path.name).write_bytes(path.read_bytes())
+        progress(f"check: in-process breakdown on {BREAKDOWN_MANIFESTS} of the manifests")
+        parts = breakdown(sample)
     summary = report["summary"]
     if summary["agents"] != count or summary["input_errors"]:
         raise RuntimeError(f"golive check did not decide every manifest: {summary}")
@@ -225,7 +231,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         },
         {
             "measure": "check_breakdown",
-            "manifests": count,
+            "manifests": BREAKDOWN_MANIFESTS,
             **parts,
             "goal": "evidence only (where golive check spends its time)",
             "met": None,

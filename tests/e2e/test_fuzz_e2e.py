@@ -1,0 +1,201 @@
+"""Fuzz: 10,000 generated specs through the decision and 3,000 generated or mutated
+AdmissionReview bodies through the live webhook. No crash, no 5xx, no admit without a
+decision, and every rejection names a field."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from controller.domain.decision import Result
+from controller.domain.policy_input import Operation, PolicyContext
+from controller.engine.factory import policy_set_from_dir
+from controller.engine.verdict import PolicySet, decide_agent
+from tests.harness.controlplane import REPO, ControlPlane
+from tests.harness.operator import OperatorProcess
+from tests.strategies import contract_spec, spec
+
+NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
+FIELD = re.compile(r"^(spec|metadata)(\.[A-Za-z0-9_$]+|\[\d+\])*$")
+DENIAL = re.compile(r"\[(golive\.[a-z0-9_.]+)\] (\S+): ")
+seen: dict[str, int] = {"decisions": 0, "reviews": 0}
+
+
+@pytest.fixture(scope="module")
+def policy_set() -> Iterator[PolicySet]:
+    policies = policy_set_from_dir("embedded", REPO / "policies")
+    yield policies
+    policies.engine.close()
+
+
+def as_agent(agent_spec: Any, name: str = "fuzzed") -> dict[str, Any]:
+    return {
+        "apiVersion": "golive.dev/v1alpha1",
+        "kind": "AgentDeployment",
+        "metadata": {"name": name, "namespace": "fuzz"},
+        "spec": agent_spec,
+    }
+
+
+@settings(
+    max_examples=10_000,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(agent_spec=spec, contract_body=st.one_of(st.none(), contract_spec))
+def test_ten_thousand_specs_through_the_decision(
+    policy_set: PolicySet, agent_spec: Any, contract_body: Any
+) -> None:
+    found = None if contract_body is None else {"spec": contract_body}
+    verdict = decide_agent(
+        policy_set,
+        as_agent(agent_spec),
+        contract=found,
+        exceptions=[],
+        context=PolicyContext(Operation.CHECK, NOW),
+    )
+    seen["decisions"] += 1
+    decision = verdict.decision
+    try:
+        json.dumps(verdict.policy_input, allow_nan=False)
+    except ValueError:
+        # Infinity is valid YAML but not JSON (so never from the API server): no decision.
+        assert decision.result is Result.UNKNOWN and decision.reason.value == "PolicyError"
+        return
+    # Any JSON shape is judged, not an engine failure: the library handles every shape.
+    assert decision.result is not Result.UNKNOWN, decision.message
+    for violation in decision.violations:
+        assert FIELD.match(violation.field), violation
+        assert violation.message.strip()
+    if decision.result is Result.BLOCKED:
+        assert decision.count("deny") > 0
+
+
+def test_decision_fuzz_really_ran() -> None:
+    assert seen["decisions"] >= 10_000
+
+
+# --- the webhook ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def webhook(
+    cluster: ControlPlane, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OperatorProcess]:
+    cluster.kubectl("create", "namespace", "fuzz", check=False)
+    op = OperatorProcess(cluster, tmp_path_factory.mktemp("fuzz-op"), webhook=True)
+    try:
+        op.start()
+        yield op
+    finally:
+        op.stop()
+        op.delete_webhook_config()
+
+
+def review_body(agent_spec: Any, operation: str, dry_run: bool) -> dict[str, Any]:
+    return {
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {
+            "uid": str(uuid.uuid4()),
+            "kind": {"group": "golive.dev", "version": "v1alpha1", "kind": "AgentDeployment"},
+            "resource": {
+                "group": "golive.dev",
+                "version": "v1alpha1",
+                "resource": "agentdeployments",
+            },
+            "requestKind": {
+                "group": "golive.dev",
+                "version": "v1alpha1",
+                "kind": "AgentDeployment",
+            },
+            "name": "fuzzed",
+            "namespace": "fuzz",
+            "operation": operation,
+            "userInfo": {"username": "fuzzer", "groups": ["system:authenticated"]},
+            "object": as_agent(agent_spec),
+            "oldObject": as_agent({}) if operation == "UPDATE" else None,
+            "dryRun": dry_run,
+        },
+    }
+
+
+junk = st.one_of(
+    st.none(), st.integers(), st.text(max_size=20), st.lists(st.integers(), max_size=3), st.just({})
+)
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> bytes:
+    """A real review, then one mutation: a key dropped or replaced deep inside, or raw bytes."""
+    body = review_body(draw(spec), draw(st.sampled_from(["CREATE", "UPDATE"])), draw(st.booleans()))
+    kind = draw(st.sampled_from(["none", "drop", "replace", "truncate", "bytes"]))
+    if kind in ("drop", "replace"):
+        node: Any = body
+        path = draw(st.lists(st.sampled_from(["request", "object", "spec", "metadata", "kind",
+                                              "resource", "uid", "userInfo", "owner", "budget"]),
+                             min_size=1, max_size=4))  # fmt: skip
+        for key in path[:-1]:
+            if isinstance(node, dict) and isinstance(node.get(key), dict):
+                node = node[key]
+        if isinstance(node, dict) and path[-1] in node:
+            if kind == "drop":
+                del node[path[-1]]
+            else:
+                node[path[-1]] = draw(junk)
+    raw = json.dumps(body).encode()
+    if kind == "truncate":
+        raw = raw[: draw(st.integers(0, max(0, len(raw) - 1)))]
+    if kind == "bytes":
+        raw = draw(st.binary(max_size=200))
+    return raw
+
+
+@settings(
+    max_examples=3_000,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(raw=mutated())
+def test_three_thousand_reviews_through_the_webhook(webhook: OperatorProcess, raw: bytes) -> None:
+    status, answer = webhook.post_review(raw)
+    seen["reviews"] += 1
+    assert status < 500, (status, answer)
+    if status != 200:
+        assert status == 400 and answer, (status, answer)  # a clear error, never a crash
+        return
+    response = answer["response"]
+    assert isinstance(response, dict)
+    if response["allowed"]:
+        return
+    message = response["status"]["message"]
+    assert message.strip()
+    if message.startswith("golive denied"):
+        named = DENIAL.findall(message)
+        assert named, message
+        assert all(FIELD.match(field) for _, field in named), message
+
+
+def test_webhook_fuzz_really_ran_and_the_server_lives(webhook: OperatorProcess) -> None:
+    assert seen["reviews"] >= 3_000
+    assert webhook.process is not None and webhook.process.alive()
+    status, _ = webhook.post_review(json.dumps(review_body({}, "CREATE", False)).encode())
+    assert status == 200
+
+
+def test_webhook_fuzz_did_not_store_anything(
+    cluster: ControlPlane, webhook: OperatorProcess
+) -> None:
+    # Reviews posted directly never reach etcd; dry-run or not, nothing was created.
+    out = cluster.kubectl("get", "agd", "-n", "fuzz", "-o", "json").stdout
+    assert json.loads(out)["items"] == []

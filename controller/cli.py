@@ -206,6 +206,17 @@ def run_command(
     webhook_timeout: Annotated[
         int, typer.Option(help="With --webhook-register: timeoutSeconds (1-30).")
     ] = 5,
+    leader_election_namespace: Annotated[
+        str | None,
+        typer.Option(
+            "--leader-election-namespace",
+            envvar="GOLIVE_LEADER_ELECTION_NAMESPACE",
+            help="Run several replicas: they elect one leader on a Lease in this namespace.",
+        ),
+    ] = None,
+    lease_duration: Annotated[
+        float, typer.Option(help="Seconds a silent leader keeps the lease (takeover time).")
+    ] = 15.0,
 ) -> None:
     """Run the operator: gate AgentDeployments and keep their status."""
     from controller.operator.main import OperatorOptions, run
@@ -232,6 +243,8 @@ def run_command(
         raise fail(f"--webhook-timeout: expected 1..30 seconds, got {webhook_timeout}")
     if webhook_register and not webhook_port:
         raise fail("--webhook-register needs --webhook-port")
+    if not 2 <= lease_duration <= 300:
+        raise fail(f"--lease-duration: expected 2..300 seconds, got {lease_duration}")
     run(
         OperatorOptions(
             engine=engine,
@@ -251,6 +264,8 @@ def run_command(
             webhook_register=webhook_register,
             webhook_failure_policy=webhook_failure_policy,
             webhook_timeout_seconds=webhook_timeout,
+            leader_election_namespace=leader_election_namespace,
+            lease_duration=lease_duration,
         )
     )
 

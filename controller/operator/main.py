@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from prometheus_client import start_http_server
 
 from controller.k8s import certs
 from controller.k8s.api import KubeIO, make_api_client
+from controller.k8s.lease import LeaseConfig, LeaseElector
 from controller.k8s.webhook import DEFAULT_TIMEOUT_SECONDS, register, webhook_configuration
 from controller.operator.cache import ClusterState
 from controller.operator.policies import PolicyManager
@@ -45,6 +47,10 @@ class OperatorOptions:
     webhook_failure_policy: str = "Fail"
     webhook_timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
     webhook_addr: str = "0.0.0.0"  # listen address
+    # High availability: with a namespace, replicas elect one leader on a Lease; only the
+    # leader reconciles, every replica watches and serves the webhook.
+    leader_election_namespace: str | None = None
+    lease_duration: float = 15.0
 
     @property
     def own_namespace(self) -> str:
@@ -110,6 +116,17 @@ async def operate(options: OperatorOptions, stop: asyncio.Event | None = None) -
     )
     reconciler = Reconciler(state, policies, kube)
     rt = Runtime(state, policies, reconciler, audit_interval=options.audit_interval)
+    if options.leader_election_namespace:
+        rt.elector = LeaseElector(
+            kube.api_client,
+            LeaseConfig(
+                namespace=options.leader_election_namespace,
+                duration=options.lease_duration,
+                renew_deadline=options.lease_duration * 2 / 3,
+                retry_period=max(0.5, options.lease_duration / 7.5),
+            ),
+            identity=f"{socket.gethostname()}-{os.getpid()}",
+        )
     install(rt)
     global _webhook_server
     _webhook_server = make_webhook_server(options, kube) if options.webhook_port else None
@@ -117,6 +134,7 @@ async def operate(options: OperatorOptions, stop: asyncio.Event | None = None) -
         asyncio.create_task(rt.policy_loader(), name="policy-loader"),
         asyncio.create_task(rt.auditor(), name="auditor"),
         asyncio.create_task(rt.queue_gauge(), name="queue-gauge"),
+        asyncio.create_task(rt.leader_loop(), name="leader-election"),
         *(asyncio.create_task(rt.worker(), name=f"worker-{i}") for i in range(options.workers)),
     ]
     stop_flag = stop or asyncio.Event()
@@ -133,6 +151,8 @@ async def operate(options: OperatorOptions, stop: asyncio.Event | None = None) -
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if rt.elector is not None:
+            await asyncio.to_thread(rt.elector.release)  # hand over now, not at expiry
         await asyncio.to_thread(policies.close)
 
 

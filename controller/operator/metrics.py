@@ -35,3 +35,6 @@ def record_decision(source: str, decision: object) -> None:
     DECISIONS.labels(source, decision.result.value).inc()
     for v in decision.violations:
         VIOLATIONS.labels(source, v.policy, v.enforcement).inc()
+
+
+LEADER = Gauge("golive_leader", "1 when this replica holds the lease and reconciles.")

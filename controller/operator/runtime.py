@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
+from controller.k8s.lease import LeaseElector
 from controller.operator import metrics
 from controller.operator.cache import ClusterState
 from controller.operator.policies import PolicyManager
@@ -24,6 +25,11 @@ class Runtime:
     _reload: asyncio.Event = field(default_factory=asyncio.Event)
     # Workers start after the first load attempt, so startup does not decide everything twice.
     first_load: asyncio.Event = field(default_factory=asyncio.Event)
+    elector: LeaseElector | None = None  # None: this replica is the only one and always leads
+
+    @property
+    def leading(self) -> bool:
+        return self.elector is None or self.elector.leading
 
     def request_policy_reload(self) -> None:
         self._reload.set()
@@ -47,7 +53,28 @@ class Runtime:
 
     async def worker(self) -> None:
         await self.first_load.wait()
-        await self.reconciler.queue.worker(self.reconciler.reconcile)
+        await self.reconciler.queue.worker(self.reconcile_if_leading)
+
+    async def reconcile_if_leading(self, key: tuple[str, str]) -> None:
+        # Followers keep their caches warm but write nothing; a new leader re-queues everything.
+        if self.leading:
+            await self.reconciler.reconcile(key)
+
+    async def leader_loop(self) -> None:
+        if self.elector is None:
+            metrics.LEADER.set(1)
+            return
+        was_leading = False
+        while True:
+            leading = await asyncio.to_thread(self.elector.tick)
+            metrics.LEADER.set(1 if leading else 0)
+            if leading and not was_leading:
+                log.info("leading: re-deciding every agent")
+                self.reconciler.enqueue_all()
+            elif was_leading and not leading:
+                log.warning("lost the lease: reconciling stops until it is won again")
+            was_leading = leading
+            await asyncio.sleep(self.elector.config.retry_period)
 
     async def auditor(self) -> None:
         """Periodic full re-decision: catches anything a missed event would leave stale."""

@@ -267,21 +267,35 @@ def memory(pid: int) -> dict[str, float]:
     }
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of one process so far (0 if it is gone)."""
+def _stat_fields(pid: int) -> list[str]:
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
+        return []
+
+
+def cpu_seconds(pid: int, reaped_children: bool = False) -> float:
+    """utime + stime of one process so far (0 if it is gone); with reaped_children, the CPU of
+    its children that have exited and been waited for (cutime + cstime) instead."""
+    fields = _stat_fields(pid)
+    if not fields:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    first = 13 if reaped_children else 11
+    return (int(fields[first]) + int(fields[first + 1])) / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_snapshot(plane: ControlPlane, op: OperatorProcess) -> dict[str, float]:
-    """CPU seconds so far of each process taking part (the bench client is this process)."""
+    """CPU seconds so far of each process taking part (the bench client is this process).
+
+    Engine workers: the live ones plus those already stopped (a policy change replaces the
+    worker; the operator waits for the old one, so its CPU lands in the operator's cutime).
+    """
     assert op.process is not None
     snap = {p.name: cpu_seconds(p.pid) for p in plane.processes}
     snap["operator"] = cpu_seconds(op.process.pid)
-    snap["engine_workers"] = sum(cpu_seconds(p) for p in children(op.process.pid))
+    snap["engine_workers"] = sum(cpu_seconds(p) for p in children(op.process.pid)) + cpu_seconds(
+        op.process.pid, reaped_children=True
+    )
     times = os.times()
     snap["bench_client"] = times.user + times.system
     return snap

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -46,11 +47,13 @@ def parse_now(at: str | None) -> datetime:
         raise fail(str(error)) from None
 
 
-def load_policy_set(policies: Path, engine: str, opa_url: str | None) -> PolicySet:
+def load_policy_set(
+    policies: Path, engine: str, opa_url: str | None, workers: int = 1
+) -> PolicySet:
     if engine not in ENGINES:
         raise fail(f"--engine: expected one of {', '.join(ENGINES)}, got {engine!r}")
     try:
-        return policy_set_from_dir(engine, policies, opa_url)
+        return policy_set_from_dir(engine, policies, opa_url, workers)
     except EngineError as error:
         raise fail(f"policies in {policies} cannot be used, nothing is admitted: {error}") from None
     except ValueError as error:
@@ -91,9 +94,10 @@ def check_command(
     if output_format not in FORMATS:
         raise fail(f"--format: expected one of {', '.join(FORMATS)}, got {output_format!r}")
     now = parse_now(at)
-    policy_set = load_policy_set(policies, engine, opa_url)
+    workers = os.cpu_count() or 1
+    policy_set = load_policy_set(policies, engine, opa_url, workers)
     try:
-        run = check(paths, contracts or [], policy_set, now)
+        run = check(paths, contracts or [], policy_set, now, parallelism=workers)
     finally:
         policy_set.engine.close()
     if output_format == "text":
@@ -166,6 +170,12 @@ def run_command(
         str | None, typer.Option("--kubeconfig", envvar="KUBECONFIG", help="Default: in-cluster.")
     ] = None,
     workers: Annotated[int, typer.Option(help="Concurrent reconciles.")] = 8,
+    engine_workers: Annotated[
+        int,
+        typer.Option(
+            help="Embedded engine worker processes (decisions in parallel); 0: one per core."
+        ),
+    ] = 0,
     audit_interval: Annotated[
         float, typer.Option(help="Seconds between full re-decisions of every agent.")
     ] = 300.0,
@@ -241,6 +251,8 @@ def run_command(
         )
     if not 1 <= webhook_timeout <= 30:
         raise fail(f"--webhook-timeout: expected 1..30 seconds, got {webhook_timeout}")
+    if not 0 <= engine_workers <= 64:
+        raise fail(f"--engine-workers: expected 0..64, got {engine_workers}")
     if webhook_register and not webhook_port:
         raise fail("--webhook-register needs --webhook-port")
     if not 2 <= lease_duration <= 300:
@@ -253,6 +265,7 @@ def run_command(
             policy_namespace=policy_namespace,
             kubeconfig=kubeconfig,
             workers=workers,
+            engine_workers=engine_workers,
             audit_interval=audit_interval,
             metrics_port=metrics_port,
             health_port=health_port,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +38,7 @@ def check(
     policy_set: PolicySet,
     now: datetime,
     schemas: SchemaSet | None = None,
+    parallelism: int = 1,
 ) -> CheckRun:
     manifests = load(paths)
     extra = load(contract_paths)  # --contracts: context only, never reported as agents
@@ -54,11 +56,10 @@ def check(
         elif doc.kind == "AgentException":
             exceptions[doc.namespace].append(obj)
 
-    reports = []
     context = PolicyContext(Operation.CHECK, now)
-    for doc in documents:
-        if doc.kind != "AgentDeployment" or doc not in given:
-            continue
+    agents = [d for d in given if d.kind == "AgentDeployment"]
+
+    def report(doc: Document) -> AgentReport:
         agent = with_namespace(doc)
         ref = ((agent.get("spec") or {}).get("contractRef") or {}).get("name")
         verdict = decide_agent(
@@ -69,18 +70,20 @@ def check(
             context=context,
         )
         d = verdict.decision
-        reports.append(
-            AgentReport(
-                doc.source,
-                doc.line,
-                doc.namespace,
-                doc.name,
-                d.result.value,
-                d.reason.value,
-                d.message,
-                findings_from(d.violations),
-            )
+        return AgentReport(
+            doc.source,
+            doc.line,
+            doc.namespace,
+            doc.name,
+            d.result.value,
+            d.reason.value,
+            d.message,
+            findings_from(d.violations),
         )
+
+    # As many decisions in flight as the engine has workers; results keep the input order.
+    with ThreadPoolExecutor(max(1, parallelism)) as pool:
+        reports = list(pool.map(report, agents))
     return CheckRun(
         reports,
         manifests.errors,

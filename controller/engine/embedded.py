@@ -23,6 +23,7 @@ import json
 import logging
 import multiprocessing
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -212,64 +213,32 @@ def _smoke_inputs() -> list[dict[str, Any]]:
     ]
 
 
-class EmbeddedEngine:
-    """regopy in a worker process. Thread-safe: one evaluation at a time (a lock)."""
+class _Slot:
+    """One worker process and the lock that serializes its calls."""
 
-    name = "embedded"
-
-    def __init__(
-        self,
-        bundle: PolicyBundle,
-        *,
-        timeout: float = DEFAULT_TIMEOUT_SECONDS,
-        start_timeout: float = DEFAULT_START_TIMEOUT_SECONDS,
-    ) -> None:
-        """Compile and smoke-evaluate `bundle` in a fresh worker; raises PolicyError if it
-        does not compile, crashes, or returns malformed entries, EngineUnavailable if the
-        worker cannot start in time."""
-        refuse_forbidden(bundle.modules)
+    def __init__(self, bundle: PolicyBundle, timeout: float, start_timeout: float) -> None:
         self.bundle = bundle
-        self.digest = bundle.digest
         self.timeout = timeout
         self.start_timeout = start_timeout
-        self._lock = threading.Lock()
-        self._worker: _Worker | None = None
-        self._closed = False
-        with self._lock:
-            self._worker = _Worker(bundle.modules, start_timeout)
-            try:
-                for smoke_input in _smoke_inputs():
-                    self._evaluate_locked(encode_input(smoke_input))
-            except PolicyError as error:
-                self._stop_locked()
-                raise PolicyError(f"smoke evaluation failed: {error}") from None
-            except BaseException:
-                self._stop_locked()
-                raise
+        self.lock = threading.Lock()
+        self.worker: _Worker | None = _Worker(bundle.modules, start_timeout)
 
-    def evaluate(self, policy_input: Mapping[str, Any]) -> list[RawViolation]:
-        payload = encode_input(policy_input)
-        with self._lock:
-            if self._closed:
-                raise EngineUnavailable("the embedded engine is closed")
-            return self._evaluate_locked(payload)
-
-    def _evaluate_locked(self, payload: bytes) -> list[RawViolation]:
-        if self._worker is None:
+    def evaluate_locked(self, payload: bytes) -> list[RawViolation]:
+        if self.worker is None:
             # A previous call crashed or timed out: start a fresh worker for this one.
-            self._worker = _Worker(self.bundle.modules, self.start_timeout)
-        worker = self._worker
+            self.worker = _Worker(self.bundle.modules, self.start_timeout)
+        worker = self.worker
         try:
             kind, text = worker.request(payload, self.timeout)
         except TimeoutError:
-            self._stop_locked(graceful=False)
+            self.stop_locked(graceful=False)
             raise EngineUnavailable(
                 f"the embedded engine did not answer within {self.timeout:g} s; "
                 "its worker was stopped and will be restarted"
             ) from None
         except (EOFError, OSError):
             reason, tail = worker.exit_reason(), worker.log_tail()
-            self._stop_locked()
+            self.stop_locked()
             log.warning("regopy worker died (%s); output: %s", reason, tail)
             raise PolicyError(
                 f"policy evaluation crashed the embedded engine ({reason}); the decision is "
@@ -292,15 +261,80 @@ class EmbeddedEngine:
             raise PolicyError(f"the entry point is undefined or ambiguous: {text[:300]}")
         return violations_from_result(expressions[0])
 
-    def _stop_locked(self, graceful: bool = True) -> None:
-        if self._worker is not None:
-            self._worker.stop(graceful)
-            self._worker = None
+    def stop_locked(self, graceful: bool = True) -> None:
+        if self.worker is not None:
+            self.worker.stop(graceful)
+            self.worker = None
+
+
+class EmbeddedEngine:
+    """regopy in worker processes. Thread-safe: each worker serves one call at a time, and a
+    call takes whichever worker is free, so `workers` decisions run in parallel (rego-cpp is
+    CPU-bound: one worker per core is the useful size)."""
+
+    name = "embedded"
+
+    def __init__(
+        self,
+        bundle: PolicyBundle,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        start_timeout: float = DEFAULT_START_TIMEOUT_SECONDS,
+        workers: int = 1,
+    ) -> None:
+        """Compile and smoke-evaluate `bundle` in fresh workers; raises PolicyError if it
+        does not compile, crashes, or returns malformed entries, EngineUnavailable if a
+        worker cannot start in time."""
+        refuse_forbidden(bundle.modules)
+        if workers < 1:
+            raise ValueError(f"workers: expected at least 1, got {workers}")
+        self.bundle = bundle
+        self.digest = bundle.digest
+        self.timeout = timeout
+        self.start_timeout = start_timeout
+        self._closed = False
+        self._slots: list[_Slot] = []
+        self._free: queue.SimpleQueue[_Slot] = queue.SimpleQueue()
+        try:
+            for _ in range(workers):
+                slot = _Slot(bundle, timeout, start_timeout)
+                self._slots.append(slot)
+                for smoke_input in _smoke_inputs():
+                    slot.evaluate_locked(encode_input(smoke_input))
+        except PolicyError as error:
+            self._stop_all()
+            raise PolicyError(f"smoke evaluation failed: {error}") from None
+        except BaseException:
+            self._stop_all()
+            raise
+        for slot in self._slots:
+            self._free.put(slot)
+
+    @property
+    def workers(self) -> int:
+        return len(self._slots)
+
+    def evaluate(self, policy_input: Mapping[str, Any]) -> list[RawViolation]:
+        payload = encode_input(policy_input)
+        if self._closed:
+            raise EngineUnavailable("the embedded engine is closed")
+        slot = self._free.get()
+        try:
+            with slot.lock:
+                if self._closed:
+                    raise EngineUnavailable("the embedded engine is closed")
+                return slot.evaluate_locked(payload)
+        finally:
+            self._free.put(slot)
+
+    def _stop_all(self) -> None:
+        for slot in self._slots:
+            with slot.lock:
+                slot.stop_locked()
 
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            self._stop_locked()
+        self._closed = True
+        self._stop_all()
 
     def __enter__(self) -> EmbeddedEngine:
         return self

@@ -29,7 +29,6 @@ import re
 import ssl
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,7 @@ from kubernetes import client
 
 from bench import agent, percentile, progress, r
 from tests.harness.controlplane import REPO, ControlPlane, wait_until
-from tests.harness.operator import OperatorProcess
+from tests.harness.operator import OperatorProcess, admission_review
 
 GOAL_P99_MS = 10.0
 GOAL_CREATE_RATIO = 1.3
@@ -49,30 +48,7 @@ GROUP, VERSION, PLURAL = "golive.dev", "v1alpha1", "agentdeployments"
 
 def review_body(obj: dict[str, Any]) -> bytes:
     """An AdmissionReview v1 as kube-apiserver sends it for a CREATE."""
-    meta = obj["metadata"]
-    gvk = {"group": GROUP, "version": VERSION, "kind": "AgentDeployment"}
-    gvr = {"group": GROUP, "version": VERSION, "resource": PLURAL}
-    return json.dumps(
-        {
-            "apiVersion": "admission.k8s.io/v1",
-            "kind": "AdmissionReview",
-            "request": {
-                "uid": str(uuid.uuid4()),
-                "kind": gvk,
-                "resource": gvr,
-                "requestKind": gvk,
-                "requestResource": gvr,
-                "name": meta["name"],
-                "namespace": meta["namespace"],
-                "operation": "CREATE",
-                "userInfo": {"username": "bench", "groups": ["system:authenticated"]},
-                "object": obj,
-                "oldObject": None,
-                "dryRun": False,
-                "options": {"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions"},
-            },
-        }
-    ).encode()
+    return json.dumps(admission_review(obj, username="bench")).encode()
 
 
 async def _post_all(

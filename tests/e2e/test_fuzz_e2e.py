@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +19,7 @@ from controller.domain.policy_input import Operation, PolicyContext
 from controller.engine.factory import policy_set_from_dir
 from controller.engine.verdict import PolicySet, decide_agent
 from tests.harness.controlplane import REPO, ControlPlane
-from tests.harness.operator import OperatorProcess
+from tests.harness.operator import OperatorProcess, admission_review
 from tests.strategies import contract_spec, spec
 
 NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
@@ -102,31 +101,7 @@ def webhook(
 
 
 def review_body(agent_spec: Any, operation: str, dry_run: bool) -> dict[str, Any]:
-    return {
-        "apiVersion": "admission.k8s.io/v1",
-        "kind": "AdmissionReview",
-        "request": {
-            "uid": str(uuid.uuid4()),
-            "kind": {"group": "golive.dev", "version": "v1alpha1", "kind": "AgentDeployment"},
-            "resource": {
-                "group": "golive.dev",
-                "version": "v1alpha1",
-                "resource": "agentdeployments",
-            },
-            "requestKind": {
-                "group": "golive.dev",
-                "version": "v1alpha1",
-                "kind": "AgentDeployment",
-            },
-            "name": "fuzzed",
-            "namespace": "fuzz",
-            "operation": operation,
-            "userInfo": {"username": "fuzzer", "groups": ["system:authenticated"]},
-            "object": as_agent(agent_spec),
-            "oldObject": as_agent({}) if operation == "UPDATE" else None,
-            "dryRun": dry_run,
-        },
-    }
+    return admission_review(as_agent(agent_spec), operation, dry_run, username="fuzzer")
 
 
 junk = st.one_of(

@@ -28,7 +28,7 @@ from tests.e2e.agents import (
     wait_for,
 )
 from tests.harness.controlplane import REPO, ControlPlane
-from tests.harness.operator import OperatorProcess
+from tests.harness.operator import OperatorProcess, admission_review
 
 POLICIES = REPO / "policies"
 WEBHOOK = 'admission webhook "agentdeployments.golive.dev" denied the request'
@@ -238,7 +238,7 @@ def test_malformed_reviews_get_400_and_the_server_stays_up(
     # A well-formed review posted directly gets a real verdict...
     bad = agent(namespace)
     bad["spec"]["owner"]["email"] = "ap-team@example.com"
-    review = _review(bad)
+    review = admission_review(bad)
     status, answer = operator.post_review(json.dumps(review).encode())
     response: Any = answer["response"]
     assert status == 200 and response["uid"] == review["request"]["uid"]
@@ -280,41 +280,6 @@ def test_webhook_down_with_fail_policy_gives_kubectl_a_clear_error(
         operator.start()  # same port: the registered URL is valid again
     code, _, stderr = kubectl_apply(cluster, json.dumps(agent(namespace)))
     assert code == 0, stderr
-
-
-def _review(obj: dict[str, Any]) -> dict[str, Any]:
-    meta = obj["metadata"]
-    return {
-        "apiVersion": "admission.k8s.io/v1",
-        "kind": "AdmissionReview",
-        "request": {
-            "uid": str(uuid.uuid4()),
-            "kind": {"group": "golive.dev", "version": "v1alpha1", "kind": "AgentDeployment"},
-            "resource": {
-                "group": "golive.dev",
-                "version": "v1alpha1",
-                "resource": "agentdeployments",
-            },
-            "requestKind": {
-                "group": "golive.dev",
-                "version": "v1alpha1",
-                "kind": "AgentDeployment",
-            },
-            "requestResource": {
-                "group": "golive.dev",
-                "version": "v1alpha1",
-                "resource": "agentdeployments",
-            },
-            "name": meta["name"],
-            "namespace": meta["namespace"],
-            "operation": "CREATE",
-            "userInfo": {"username": "admin", "groups": ["system:masters"]},
-            "object": obj,
-            "oldObject": None,
-            "dryRun": False,
-            "options": {"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions"},
-        },
-    }
 
 
 def _counter(text: str, source: str, result: str) -> float:

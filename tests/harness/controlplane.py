@@ -11,8 +11,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import ctypes
-import datetime as dt
-import ipaddress
 import os
 import secrets
 import signal
@@ -28,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+
+from controller.k8s.certs import self_signed_pair
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS_SCRIPT = REPO / "scripts" / "tools.sh"
@@ -134,88 +132,6 @@ def wait_until(
     raise HarnessError(f"timed out after {timeout:.0f}s waiting for {what}\n{tail}")
 
 
-# --- certificates -----------------------------------------------------------------------------
-
-
-@dataclass
-class CertPair:
-    cert_pem: bytes
-    key_pem: bytes
-
-
-def _key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def _pem_key(key: rsa.RSAPrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-
-
-def make_ca(common_name: str = "golive-test-ca") -> tuple[CertPair, rsa.RSAPrivateKey]:
-    key = _key()
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=365))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                key_cert_sign=True,
-                crl_sign=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    return CertPair(cert.public_bytes(serialization.Encoding.PEM), _pem_key(key)), key
-
-
-def make_serving_cert(
-    ca: CertPair, ca_key: rsa.RSAPrivateKey, hosts: Sequence[str] = ("127.0.0.1", "localhost")
-) -> CertPair:
-    key = _key()
-    ca_cert = x509.load_pem_x509_certificate(ca.cert_pem)
-    sans: list[x509.GeneralName] = []
-    for h in hosts:
-        try:
-            sans.append(x509.IPAddress(ipaddress.ip_address(h)))
-        except ValueError:
-            sans.append(x509.DNSName(h))
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=365))
-        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        .add_extension(
-            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    return CertPair(cert.public_bytes(serialization.Encoding.PEM), _pem_key(key))
-
-
 # --- the control plane ------------------------------------------------------------------------
 
 
@@ -254,14 +170,19 @@ class ControlPlane:
         self.workdir.mkdir(parents=True, exist_ok=True)
         pki = self.workdir / "pki"
         pki.mkdir(exist_ok=True)
-        ca, ca_key = make_ca()
-        serving = make_serving_cert(ca, ca_key)
-        (pki / "ca.crt").write_bytes(ca.cert_pem)
-        (pki / "ca.key").write_bytes(ca.key_pem)
-        (pki / "apiserver.crt").write_bytes(serving.cert_pem)
-        (pki / "apiserver.key").write_bytes(serving.key_pem)
-        sa_key = _key()
-        (pki / "sa.key").write_bytes(_pem_key(sa_key))
+        # The same certificate code the operator uses for its webhook.
+        ca_pem, cert_pem, key_pem = self_signed_pair(["127.0.0.1", "localhost"])
+        (pki / "ca.crt").write_bytes(ca_pem)
+        (pki / "apiserver.crt").write_bytes(cert_pem)
+        (pki / "apiserver.key").write_bytes(key_pem)
+        sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        (pki / "sa.key").write_bytes(
+            sa_key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.TraditionalOpenSSL,
+                serialization.NoEncryption(),
+            )
+        )
         (pki / "sa.pub").write_bytes(
             sa_key.public_key().public_bytes(
                 serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo

@@ -8,8 +8,10 @@ import ssl
 import sys
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tests.harness.controlplane import REPO, ControlPlane, ManagedProcess, free_port, wait_until
 
@@ -186,3 +188,37 @@ def apply_objects(cluster: ControlPlane, objects: list[dict[str, object]]) -> No
         "-",
         input=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}),
     )
+
+
+AGENT_GVK = {"group": "golive.dev", "version": "v1alpha1", "kind": "AgentDeployment"}
+AGENT_GVR = {"group": "golive.dev", "version": "v1alpha1", "resource": "agentdeployments"}
+
+
+def admission_review(
+    obj: dict[str, Any],
+    operation: str = "CREATE",
+    dry_run: bool = False,
+    username: str = "admin",
+) -> dict[str, Any]:
+    """An AdmissionReview as kube-apiserver sends it for an AgentDeployment."""
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    options_kind = "CreateOptions" if operation == "CREATE" else "UpdateOptions"
+    return {
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {
+            "uid": str(uuid.uuid4()),
+            "kind": AGENT_GVK,
+            "resource": AGENT_GVR,
+            "requestKind": AGENT_GVK,
+            "requestResource": AGENT_GVR,
+            "name": meta.get("name"),
+            "namespace": meta.get("namespace"),
+            "operation": operation,
+            "userInfo": {"username": username, "groups": ["system:authenticated"]},
+            "object": obj,
+            "oldObject": obj if operation == "UPDATE" else None,
+            "dryRun": dry_run,
+            "options": {"apiVersion": "meta.k8s.io/v1", "kind": options_kind},
+        },
+    }

@@ -21,8 +21,8 @@ from tests.harness.controlplane import (  # noqa: E402
     ControlPlane,
     HarnessError,
     ManagedProcess,
-    http_ok,
     free_port,
+    http_ok,
     pid_alive,
     wait_until,
 )

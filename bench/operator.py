@@ -214,7 +214,7 @@ def realistic_status() -> dict[str, Any]:
     )
 
 
-def raw_patch_rate(api: client.ApiClient, count: int) -> dict[str, float]:
+def raw_patch_rate(api: client.ApiClient, plane: ControlPlane, count: int) -> dict[str, float]:
     """Baseline: create `count` agents in RAW_NS, merge-patch each one's status once."""
     custom = client.CustomObjectsApi(api)
     pairs = [agent_with_contract(RAW_NS, i, prefix="raw") for i in range(count)]
@@ -228,12 +228,18 @@ def raw_patch_rate(api: client.ApiClient, count: int) -> dict[str, float]:
             GROUP, VERSION, RAW_NS, "agentdeployments", name, body
         )
 
+    cpu_before = {p.name: cpu_seconds(p.pid) for p in plane.processes}
     start = time.monotonic()
     with ThreadPoolExecutor(PATCH_THREADS) as pool:
         list(pool.map(patch, created))
     patch_s = time.monotonic() - start
+    apiserver_cpu = sum(cpu_seconds(p.pid) - cpu_before[p.name] for p in plane.processes)
     custom.delete_collection_namespaced_custom_object(GROUP, VERSION, RAW_NS, "agentdeployments")
-    return {"raw_create_per_s": count / create_s, "raw_patch_per_s": count / patch_s}
+    return {
+        "raw_create_per_s": count / create_s,
+        "raw_patch_per_s": count / patch_s,
+        "raw_patch_apiserver_etcd_cpu_ms_each": apiserver_cpu / count * 1000,
+    }
 
 
 def rss_kb(pid: int) -> int:
@@ -390,7 +396,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             core = client.CoreV1Api(api)
 
             progress(f"operator: raw baseline, {count} status patches from {PATCH_THREADS} threads")
-            raw = raw_patch_rate(api, count)
+            raw = raw_patch_rate(api, plane, count)
 
             apply_objects(plane, policy_configmaps(POLICIES, POLICY_NS))
             op = OperatorProcess(plane, workdir / "op", policies=None, policy_namespace=POLICY_NS)
@@ -491,6 +497,15 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             "raw_create_per_s": r(raw["raw_create_per_s"], 1),
             "ratio": r(rate_ratio, 3),
             "raw_patch_threads": PATCH_THREADS,
+            "raw_patch_apiserver_etcd_cpu_ms_each": r(
+                raw["raw_patch_apiserver_etcd_cpu_ms_each"], 1
+            ),
+            "apply_window_apiserver_etcd_cpu_ms_per_agent": r(
+                (cpu_apply["cpu_s_kube_apiserver"] + cpu_apply["cpu_s_etcd"]) / count * 1000, 1
+            ),
+            "operator_own_cpu_ms_per_decision": r(
+                (cpu_apply["cpu_s_operator"] + cpu_apply["cpu_s_engine_workers"]) / count * 1000, 1
+            ),
             "operator_evaluations": int(evals),
             "operator_evaluate_mean_ms": r(eval_s / evals * 1000 if evals else float("nan")),
             "operator_evaluate_busy_s": r(eval_s),

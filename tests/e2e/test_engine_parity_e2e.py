@@ -25,7 +25,7 @@ from controller.engine.bundle import PolicyBundle, load_bundle_dir
 from controller.engine.embedded import EmbeddedEngine
 from controller.engine.protocol import EngineError
 from controller.engine.remote import RemoteEngine
-from tests.e2e.test_engine_remote_e2e import LocalOpa
+from tests.harness.controlplane import OpaServer
 from tests.strategies import contract_spec, policy_ids, resolution, spec
 
 pytestmark = pytest.mark.e2e
@@ -46,7 +46,7 @@ def bundle() -> PolicyBundle:
 def engines(
     bundle: PolicyBundle, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[EmbeddedEngine, RemoteEngine]]:
-    server = LocalOpa(tmp_path_factory.mktemp("opa")).start()
+    server = OpaServer(tmp_path_factory.mktemp("opa")).start()
     try:
         with EmbeddedEngine(bundle) as embedded, RemoteEngine(bundle, server.url) as remote:
             yield embedded, remote

@@ -1,17 +1,11 @@
 """RemoteEngine against a real `opa run --server` on loopback.
 
-The small OPA fixture here starts the cached binary directly (~/.cache/golive/bin/opa) and always
-stops it; the lead may move it into conftest.py.
+OPA is the harness's `OpaServer`: built by scripts/tools.sh if missing, always stopped.
 """
 
 from __future__ import annotations
 
 import copy
-import os
-import socket
-import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,59 +17,15 @@ from controller.engine.bundle import bundle_from_modules
 from controller.engine.embedded import EmbeddedEngine, _smoke_inputs
 from controller.engine.protocol import EngineUnavailable, PolicyError
 from controller.engine.remote import RemoteEngine
+from tests.harness.controlplane import OpaServer, free_port
 from tests.unit.rego_samples import LIB, OWNER, REPLICAS, policy
 
 pytestmark = pytest.mark.e2e
 
-OPA_BINARY = Path(os.environ.get("GOLIVE_OPA", Path.home() / ".cache/golive/bin/opa"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class LocalOpa:
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = workdir / f"opa-{self.port}.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> LocalOpa:
-        if not OPA_BINARY.exists():
-            pytest.fail(f"{OPA_BINARY} is missing: build it with scripts/tools.sh opa")
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [str(OPA_BINARY), "run", "--server", "--addr", f"127.0.0.1:{self.port}",
-                 "--log-level", "error", "--disable-telemetry"],
-                stdout=log, stderr=log,
-            )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=1) as answer:
-                    if answer.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        pytest.fail(f"OPA did not become healthy; log: {self.log.read_text()[-2000:]}")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
 
 @pytest.fixture
-def opa(tmp_path: Path) -> Iterator[LocalOpa]:
-    server = LocalOpa(tmp_path)
+def opa(tmp_path: Path) -> Iterator[OpaServer]:
+    server = OpaServer(tmp_path)
     try:
         yield server.start()
     finally:
@@ -95,7 +45,7 @@ MODULES = {
 }
 
 
-def test_remote_returns_the_same_violations_as_embedded(opa: LocalOpa) -> None:
+def test_remote_returns_the_same_violations_as_embedded(opa: OpaServer) -> None:
     bundle = bundle_from_modules(MODULES)
     with RemoteEngine(bundle, opa.url) as remote, EmbeddedEngine(bundle) as embedded:
         assert remote.name == "remote" and remote.digest == embedded.digest == bundle.digest
@@ -107,7 +57,7 @@ def test_remote_returns_the_same_violations_as_embedded(opa: LocalOpa) -> None:
         ]
 
 
-def test_reload_replaces_old_modules(opa: LocalOpa) -> None:
+def test_reload_replaces_old_modules(opa: OpaServer) -> None:
     with RemoteEngine(bundle_from_modules(MODULES), opa.url):
         pass
     only_owner = bundle_from_modules({"renamed/owner.rego": OWNER})
@@ -116,7 +66,7 @@ def test_reload_replaces_old_modules(opa: LocalOpa) -> None:
         assert [v.policy for v in found] == ["golive.ownership.owner"]
 
 
-def test_syntax_error_is_policy_error_with_opa_location(opa: LocalOpa) -> None:
+def test_syntax_error_is_policy_error_with_opa_location(opa: OpaServer) -> None:
     broken = OWNER.replace("if not input.agent.spec.owner", "if { x := }")
     with pytest.raises(PolicyError) as caught:
         RemoteEngine(bundle_from_modules({"ownership/owner/policy.rego": broken}), opa.url)
@@ -126,7 +76,7 @@ def test_syntax_error_is_policy_error_with_opa_location(opa: LocalOpa) -> None:
 
 
 def test_forbidden_builtin_refused_before_upload_and_why(
-    opa: LocalOpa, monkeypatch: pytest.MonkeyPatch
+    opa: OpaServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     text = policy(
         "golive.net.call",
@@ -145,7 +95,7 @@ def test_forbidden_builtin_refused_before_upload_and_why(
     RemoteEngine(sneaky, opa.url).close()
 
 
-def test_evaluation_error_is_policy_error(opa: LocalOpa) -> None:
+def test_evaluation_error_is_policy_error(opa: OpaServer) -> None:
     conflict = policy(
         "golive.bad.conflict",
         "value := input.agent.spec.a\nvalue := input.agent.spec.b\n\n"
@@ -163,14 +113,14 @@ def test_unreachable_opa_is_engine_unavailable(tmp_path: Path) -> None:
 
 
 def test_opa_restart_loses_modules_and_the_engine_uploads_again(tmp_path: Path) -> None:
-    server = LocalOpa(tmp_path).start()
+    server = OpaServer(tmp_path).start()
     try:
         remote = RemoteEngine(bundle_from_modules(MODULES), server.url, timeout=1.0)
         assert len(remote.evaluate(agent_input())) == 1
         server.stop()
         with pytest.raises(EngineUnavailable):
             remote.evaluate(agent_input())
-        server = LocalOpa(tmp_path, port=server.port).start()
+        server = OpaServer(tmp_path, port=server.port).start()
         assert len(remote.evaluate(agent_input())) == 1  # re-uploaded on the undefined answer
         remote.close()
         with pytest.raises(EngineUnavailable, match="closed"):

@@ -13,6 +13,8 @@ import yaml
 GROUP = "golive.dev"
 KINDS = ("AgentDeployment", "AgentContract", "AgentException")
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
+# libyaml's parser when PyYAML was built with it: ~6x faster on large repositories (bench).
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,7 @@ def load(paths: Iterable[str]) -> Manifests:
 
 def parse_into(out: Manifests, source: str, text: str) -> None:
     """Parse a multi-document YAML stream; a syntax error stops this file only."""
-    loader = yaml.SafeLoader(text)
+    loader = SafeLoader(text)
     try:
         while loader.check_node():
             node = loader.get_node()

@@ -1,4 +1,8 @@
-"""kopf handlers: they only translate watch events into cache updates and queued keys."""
+"""kopf handlers: they only translate watch events into cache updates and queued keys.
+
+They are coroutines on purpose: kopf runs plain functions in a thread pool, and these touch
+asyncio objects (the work queue, the policy-reload event) that are only safe on the loop.
+"""
 
 from __future__ import annotations
 
@@ -35,7 +39,7 @@ def _deleted(event: kopf.RawEvent) -> bool:
 
 
 @kopf.on.event(GROUP, VERSION, "agentdeployments")
-def agent_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
+async def agent_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
     rt = runtime()
     obj = dict(body)
     key = rt.state.put(rt.state.agents, obj, _deleted(event))
@@ -45,7 +49,7 @@ def agent_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
 
 
 @kopf.on.event(GROUP, VERSION, "agentcontracts")
-def contract_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
+async def contract_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
     rt = runtime()
     namespace, name = rt.state.put(rt.state.contracts, dict(body), _deleted(event))
     for key in rt.state.agents_using_contract(namespace, name):
@@ -53,7 +57,7 @@ def contract_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
 
 
 @kopf.on.event(GROUP, VERSION, "agentexceptions")
-def exception_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
+async def exception_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
     rt = runtime()
     namespace, name = key_of(dict(body))
     before = rt.state.exceptions.get(namespace, {}).get(name)
@@ -67,14 +71,14 @@ def exception_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
 
 
 @kopf.on.event("apps", "v1", "deployments", labels={"app.kubernetes.io/managed-by": "golive"})
-def deployment_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
+async def deployment_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
     rt = runtime()
     key = rt.state.put(rt.state.deployments, dict(body), _deleted(event))
     rt.reconciler.queue.add(key)  # Ready follows the Deployment's availability
 
 
 @kopf.on.event("", "v1", "namespaces")
-def namespace_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
+async def namespace_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
     rt = runtime()
     name = body.get("metadata", {}).get("name", "")
     if _deleted(event):
@@ -84,7 +88,7 @@ def namespace_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
 
 
 @kopf.on.event("", "v1", "configmaps", labels={POLICY_LABEL: kopf.PRESENT})
-def policy_configmap_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
+async def policy_configmap_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
     rt = runtime()
     namespace, name = key_of(dict(body))
     if rt.policies.namespace != namespace:

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,12 @@ def make_webhook_server(options: OperatorOptions, kube: KubeIO) -> Any:
 async def operate(options: OperatorOptions, stop: asyncio.Event | None = None) -> None:
     """Run until `stop` is set (or forever): kopf's watches, the workers, the policy loader."""
     import controller.operator.handlers  # noqa: F401  (registers the kopf handlers)
+
+    # Reconcile workers run engine calls and API writes in threads: give each its own, the
+    # default pool (cores + 4) would queue them behind each other.
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max(8, options.workers * 2), thread_name_prefix="golive")
+    )
 
     kube = KubeIO(make_api_client(options.kubeconfig))
     state = ClusterState()

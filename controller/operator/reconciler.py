@@ -23,7 +23,7 @@ from controller.domain.workload import (
 from controller.engine.verdict import decide_agent
 from controller.k8s.api import KubeIO
 from controller.operator import metrics
-from controller.operator.cache import ClusterState, Key
+from controller.operator.cache import ClusterState, Key, slim
 from controller.operator.policies import PolicyManager
 from controller.operator.workqueue import WorkQueue
 
@@ -107,7 +107,7 @@ class Reconciler:
         if decision.result is Result.ADMITTED and (deployment is None or running != generation):
             body = build_deployment(agent, decision.digest)
             deployment = await asyncio.to_thread(self.kube.apply_deployment, body)
-            self.state.deployments[key] = deployment
+            self.state.deployments[key] = slim(deployment)
             running, applied = generation, True
             metrics.DEPLOYMENT_WRITES.inc()
         previous = agent.get("status") or {}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from controller.domain.decision import Decision
+
 DECISIONS = Counter(
     "golive_decisions_total", "Decisions made, by caller and result.", ["source", "result"]
 )
@@ -26,15 +28,10 @@ DEPLOYMENT_WRITES = Counter(
 )
 QUEUE_DEPTH = Gauge("golive_workqueue_depth", "AgentDeployments waiting to be reconciled.")
 POLICY_LOADED = Gauge("golive_policy_loaded", "1 when a policy set is loaded and usable.")
+LEADER = Gauge("golive_leader", "1 when this replica holds the lease and reconciles.")
 
 
-def record_decision(source: str, decision: object) -> None:
-    from controller.domain.decision import Decision
-
-    assert isinstance(decision, Decision)
+def record_decision(source: str, decision: Decision) -> None:
     DECISIONS.labels(source, decision.result.value).inc()
     for v in decision.violations:
         VIOLATIONS.labels(source, v.policy, v.enforcement).inc()
-
-
-LEADER = Gauge("golive_leader", "1 when this replica holds the lease and reconciles.")

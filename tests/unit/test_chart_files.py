@@ -24,6 +24,8 @@ import jsonschema
 import pytest
 import yaml
 
+from tests.harness.controlplane import tool_bin_dir
+
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "golive"
 SCHEMA = json.loads((CHART / "values.schema.json").read_text())
@@ -152,16 +154,8 @@ def test_chart_metadata() -> None:
 
 
 def _helm() -> Path:
-    bin_dir = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "tools.sh"), "--path"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    helm = Path(bin_dir) / "helm"
-    if not helm.exists():
-        pytest.skip("helm is not built yet: `make tools` builds it (make test does)")
-    return helm
+    # Built by scripts/tools.sh when missing (never a skip): a test that cannot run must fail.
+    return tool_bin_dir(["helm"]) / "helm"
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import ssl
 import sys
@@ -200,25 +201,31 @@ def admission_review(
     dry_run: bool = False,
     username: str = "admin",
 ) -> dict[str, Any]:
-    """An AdmissionReview as kube-apiserver sends it for an AgentDeployment."""
+    """An AdmissionReview as kube-apiserver sends it for an AgentDeployment.
+
+    Always a fresh, deep copy: tests mutate reviews (fuzzing, malformed bodies), and a shared
+    nested dict would carry one test's mutation into every later review.
+    """
     meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     options_kind = "CreateOptions" if operation == "CREATE" else "UpdateOptions"
-    return {
-        "apiVersion": "admission.k8s.io/v1",
-        "kind": "AdmissionReview",
-        "request": {
-            "uid": str(uuid.uuid4()),
-            "kind": AGENT_GVK,
-            "resource": AGENT_GVR,
-            "requestKind": AGENT_GVK,
-            "requestResource": AGENT_GVR,
-            "name": meta.get("name"),
-            "namespace": meta.get("namespace"),
-            "operation": operation,
-            "userInfo": {"username": username, "groups": ["system:authenticated"]},
-            "object": obj,
-            "oldObject": obj if operation == "UPDATE" else None,
-            "dryRun": dry_run,
-            "options": {"apiVersion": "meta.k8s.io/v1", "kind": options_kind},
-        },
-    }
+    return copy.deepcopy(
+        {
+            "apiVersion": "admission.k8s.io/v1",
+            "kind": "AdmissionReview",
+            "request": {
+                "uid": str(uuid.uuid4()),
+                "kind": AGENT_GVK,
+                "resource": AGENT_GVR,
+                "requestKind": AGENT_GVK,
+                "requestResource": AGENT_GVR,
+                "name": meta.get("name"),
+                "namespace": meta.get("namespace"),
+                "operation": operation,
+                "userInfo": {"username": username, "groups": ["system:authenticated"]},
+                "object": obj,
+                "oldObject": obj if operation == "UPDATE" else None,
+                "dryRun": dry_run,
+                "options": {"apiVersion": "meta.k8s.io/v1", "kind": options_kind},
+            },
+        }
+    )

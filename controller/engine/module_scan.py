@@ -24,6 +24,14 @@ FORBIDDEN: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(r"(?<![.\w])time\s*\.\s*now_ns\b"),
         "time.now_ns makes decisions irreproducible; use input.context.now",
     ),
+    (
+        # Engines disagree: regopy's time.parse_rfc3339_ns is undefined for timestamps ending
+        # in "Z" (every Kubernetes timestamp) where OPA answers; an undefined condition can
+        # silently admit. Time arithmetic is done in Python and handed over as facts.
+        re.compile(r"(?<![.\w])time\s*\.\s*(?!now_ns\b)[A-Za-z_]\w*"),
+        "time.* builtins are refused (regopy and OPA disagree on RFC 3339 'Z' timestamps); "
+        "use the facts golive computes: input.context.now, input.exceptions[].expiresAt",
+    ),
     (re.compile(r"(?<![.\w])rand\s*\.\s*\w+"), "rand.* makes decisions irreproducible"),
     (re.compile(r"(?<![.\w])uuid\s*\.\s*\w+"), "uuid.* makes decisions irreproducible"),
     (

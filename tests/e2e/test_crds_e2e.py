@@ -24,6 +24,7 @@ from kubernetes.client.rest import ApiException
 
 from tests.harness.controlplane import ControlPlane
 from tests.unit.test_crds import (
+    DELETE,
     DIGEST,
     GROUP,
     KINDS,
@@ -33,6 +34,7 @@ from tests.unit.test_crds import (
     design_contract,
     design_exception,
     design_status,
+    with_field,
 )
 
 pytestmark = pytest.mark.e2e
@@ -95,24 +97,6 @@ def rejection(cluster: ControlPlane, namespace: str, obj: dict[str, Any]) -> dic
 
 def causes(status: dict[str, Any]) -> dict[str, str]:
     return {c.get("field", ""): c.get("message", "") for c in status["details"]["causes"]}
-
-
-def with_field(obj: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
-    obj = copy.deepcopy(obj)
-    *parents, last = dotted.split(".")
-    node = obj
-    for p in parents:
-        node = node[int(p)] if isinstance(node, list) else node[p]
-    if value is DELETE:
-        del node[last]
-    elif isinstance(node, list):
-        node[int(last)] = value
-    else:
-        node[last] = value
-    return obj
-
-
-DELETE = object()
 
 
 # --------------------------------------------------------------------------------------------

@@ -658,13 +658,13 @@ def test_minimal_agent_is_valid() -> None:
     assert errors("AgentDeployment", agent) == []
 
 
-def _set(obj: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
+def with_field(obj: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
     obj = copy.deepcopy(obj)
     *parents, last = dotted.split(".")
     node = obj
     for p in parents:
         node = node[int(p)] if isinstance(node, list) else node[p]
-    if value is _DELETE:
+    if value is DELETE:
         del node[last]
     elif isinstance(node, list):
         node[int(last)] = value
@@ -673,7 +673,7 @@ def _set(obj: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
     return obj
 
 
-_DELETE = object()
+DELETE = object()
 
 BAD_AGENTS = [
     ("spec.fallback.mode", "escalate"),
@@ -707,8 +707,8 @@ BAD_AGENTS = [
     ("spec.scope.inputFormat", "pdf"),
     ("spec.replicas", 51),
     ("spec.replicas", -1),
-    ("spec.template", _DELETE),
-    ("spec.template.spec", _DELETE),
+    ("spec.template", DELETE),
+    ("spec.template.spec", DELETE),
     ("spec.template.spec.containers", []),
     ("spec.ownr", {"name": "typo"}),  # unknown field (kubectl strict validation)
 ]
@@ -716,7 +716,7 @@ BAD_AGENTS = [
 
 @pytest.mark.parametrize(("field", "value"), BAD_AGENTS, ids=[f"{f}={v!r}" for f, v in BAD_AGENTS])
 def test_bad_agent_is_rejected_at_field(field: str, value: Any) -> None:
-    bad = _set(design_agent(), field, value)
+    bad = with_field(design_agent(), field, value)
     errs = errors("AgentDeployment", bad)
     assert errs, f"{field}={value!r} was accepted"
     parent = field.rsplit(".", 1)[0]
@@ -729,7 +729,7 @@ BAD_STATUS = [
     ("conditions.0.status", "false"),
     ("conditions.0.lastTransitionTime", "yesterday"),
     ("conditions.0.reason", "has spaces"),
-    ("conditions.0.type", _DELETE),
+    ("conditions.0.type", DELETE),
     ("policy.digest", "md5:abc"),
     ("cost.monthly10x", 240.0),
     ("observedGeneration", -1),
@@ -739,7 +739,7 @@ BAD_STATUS = [
 @pytest.mark.parametrize(("field", "value"), BAD_STATUS, ids=[f"{f}={v!r}" for f, v in BAD_STATUS])
 def test_bad_status_is_rejected(field: str, value: Any) -> None:
     agent = design_agent()
-    agent["status"] = _set(design_status(), field, value)
+    agent["status"] = with_field(design_status(), field, value)
     assert errors("AgentDeployment", agent), f"status.{field}={value!r} was accepted"
 
 
@@ -756,12 +756,12 @@ BAD_CONTRACTS = [
     ("spec.version", ""),
     ("spec.inputSchema", "not an object"),
     ("spec.outputSchema", ["type", "object"]),
-    ("spec.inputSchema", _DELETE),
-    ("spec.outputSchema", _DELETE),
-    ("spec.owner", _DELETE),
-    ("spec.owner.email", _DELETE),
+    ("spec.inputSchema", DELETE),
+    ("spec.outputSchema", DELETE),
+    ("spec.owner", DELETE),
+    ("spec.owner.email", DELETE),
     ("spec.owner.email", "nobody"),
-    ("spec.version", _DELETE),
+    ("spec.version", DELETE),
 ]
 
 
@@ -769,7 +769,7 @@ BAD_CONTRACTS = [
     ("field", "value"), BAD_CONTRACTS, ids=[f"{f}={v!r}" for f, v in BAD_CONTRACTS]
 )
 def test_bad_contract_is_rejected(field: str, value: Any) -> None:
-    errs = errors("AgentContract", _set(design_contract(), field, value))
+    errs = errors("AgentContract", with_field(design_contract(), field, value))
     assert errs, f"{field}={value!r} was accepted"
     parent = field.rsplit(".", 1)[0]
     assert any(p in (field, parent) for p, _ in errs), errs
@@ -782,15 +782,15 @@ BAD_EXCEPTIONS = [
     ("spec.policies", []),
     ("spec.policies.0", "budget at scale"),
     ("spec.reason", ""),
-    ("spec.approver", _DELETE),
-    ("spec.approver.email", _DELETE),
+    ("spec.approver", DELETE),
+    ("spec.approver.email", DELETE),
     ("spec.approver.name", ""),
     ("spec.ticket", ""),
-    ("spec.ticket", _DELETE),
-    ("spec.expiresAt", _DELETE),
+    ("spec.ticket", DELETE),
+    ("spec.expiresAt", DELETE),
     ("spec.expiresAt", "2026-12-01"),  # a date is not a date-time
     ("spec.expiresAt", "next friday"),
-    ("spec.reason", _DELETE),
+    ("spec.reason", DELETE),
 ]
 
 
@@ -798,7 +798,7 @@ BAD_EXCEPTIONS = [
     ("field", "value"), BAD_EXCEPTIONS, ids=[f"{f}={v!r}" for f, v in BAD_EXCEPTIONS]
 )
 def test_bad_exception_is_rejected(field: str, value: Any) -> None:
-    errs = errors("AgentException", _set(design_exception(), field, value))
+    errs = errors("AgentException", with_field(design_exception(), field, value))
     assert errs, f"{field}={value!r} was accepted"
     parent = field.rsplit(".", 1)[0]
     assert any(p in (field, parent) for p, _ in errs), errs

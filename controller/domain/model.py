@@ -143,6 +143,12 @@ class Budget:
     expected_daily_requests: int | None
 
 
+def spec_of(raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    """An object's spec, or an empty mapping when it has none (or not a mapping)."""
+    spec = raw.get("spec")
+    return spec if isinstance(spec, Mapping) else {}
+
+
 @dataclass(frozen=True)
 class AgentDeployment:
     meta: ObjectMeta
@@ -153,8 +159,7 @@ class AgentDeployment:
 
     @property
     def spec(self) -> Mapping[str, Any]:
-        spec = self.raw.get("spec")
-        return spec if isinstance(spec, Mapping) else {}
+        return spec_of(self.raw)
 
 
 @dataclass(frozen=True)
@@ -165,8 +170,7 @@ class AgentContract:
 
     @property
     def spec(self) -> Mapping[str, Any]:
-        spec = self.raw.get("spec")
-        return spec if isinstance(spec, Mapping) else {}
+        return spec_of(self.raw)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from controller.engine.embedded import EmbeddedEngine, _smoke_inputs
 from controller.engine.protocol import EngineUnavailable, PolicyError
 from controller.engine.remote import RemoteEngine
 from tests.harness.controlplane import OpaServer, free_port
-from tests.unit.rego_samples import LIB, OWNER, REPLICAS, policy
+from tests.unit.rego_samples import LIB, NET_CALL, OWNER, REPLICAS, policy
 
 pytestmark = pytest.mark.e2e
 
@@ -78,12 +78,7 @@ def test_syntax_error_is_policy_error_with_opa_location(opa: OpaServer) -> None:
 def test_forbidden_builtin_refused_before_upload_and_why(
     opa: OpaServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    text = policy(
-        "golive.net.call",
-        'deny contains {"field": "f", "msg": "unreachable"} if {\n'
-        '\tr := http.send({"method": "get", "url": "http://127.0.0.1:9"})\n'
-        "\tr.status_code != 200\n}\n",
-    )
+    text = NET_CALL
     with pytest.raises(PolicyError, match=r"refused: line 13:7: http\.send"):
         bundle_from_modules({"net/call/policy.rego": text})
     bundle = bundle_from_modules({"o.rego": OWNER})

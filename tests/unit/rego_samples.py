@@ -39,3 +39,12 @@ import rego.v1
 
 shout(s) := upper(s)
 """
+
+# A rule that calls the network: refused by golive's scan for both engines (OPA would run it,
+# regopy would silently treat it as undefined).
+NET_CALL = policy(
+    "golive.net.call",
+    'deny contains {"field": "f", "msg": "unreachable"} if {\n'
+    '\tr := http.send({"method": "get", "url": "http://127.0.0.1:9"})\n'
+    "\tr.status_code != 200\n}\n",
+)

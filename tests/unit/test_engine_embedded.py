@@ -25,7 +25,7 @@ from controller.engine.bundle import (
 )
 from controller.engine.embedded import EmbeddedEngine, _smoke_inputs, _Worker
 from controller.engine.protocol import EngineUnavailable, PolicyError
-from tests.unit.rego_samples import LIB, OWNER, REPLICAS, policy
+from tests.unit.rego_samples import LIB, NET_CALL, OWNER, REPLICAS, policy
 
 # json.unmarshal of a deeply nested string overflows rego-cpp's stack (SIGSEGV): found while
 # writing this engine; the input is an ordinary string, so any agent could carry it.
@@ -101,12 +101,7 @@ def test_syntax_error_names_module_and_line() -> None:
 
 
 def test_http_send_is_refused_even_in_a_hand_built_bundle() -> None:
-    text = policy(
-        "golive.net.call",
-        'deny contains {"field": "f", "msg": "unreachable"} if {\n'
-        '\tr := http.send({"method": "get", "url": "http://127.0.0.1:9"})\n'
-        "\tr.status_code != 200\n}\n",
-    )
+    text = NET_CALL
     with pytest.raises(PolicyError, match=r"refused: line 13:7: http\.send"):
         bundle_from_modules({"net/call/policy.rego": text})
     with pytest.raises(PolicyError, match=r"refused: line 13:7: http\.send"):

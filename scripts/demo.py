@@ -139,19 +139,42 @@ def up() -> int:
     return 0
 
 
-def wait_for_decisions(plane: ControlPlane) -> None:
-    def decided() -> bool:
+def wait_for_decisions(plane: ControlPlane, settle: float = 3.0) -> None:
+    """Until every agent carries a decision for its generation and none has changed for
+    `settle` seconds: the first decision can be a transient one (an agent seen before its
+    contract's watch event has arrived is blocked, then admitted a moment later)."""
+
+    def snapshot() -> tuple[tuple[str, int, str, str], ...] | None:
         out = plane.kubectl("get", "agd", "-A", "-o", "json", check=False).stdout
         items = json.loads(out or '{"items": []}')["items"]
-        return bool(items) and all(
-            i.get("status", {}).get("observedGeneration") == i["metadata"]["generation"]
-            for i in items
-        )
+        rows = []
+        for item in items:
+            status = item.get("status") or {}
+            if status.get("observedGeneration") != item["metadata"]["generation"]:
+                return None
+            admitted = next(
+                (c for c in status.get("conditions", []) if c["type"] == "Admitted"), {}
+            )
+            rows.append(
+                (
+                    item["metadata"]["name"],
+                    item["metadata"]["generation"],
+                    admitted.get("status", ""),
+                    admitted.get("reason", ""),
+                )
+            )
+        return tuple(sorted(rows)) if rows else None
 
-    try:
-        wait_until(decided, 60, "every example agent to carry a decision")
-    except HarnessError as err:
-        print(f"warning: {err}", file=sys.stderr)
+    deadline = time.monotonic() + 60
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        current = snapshot()
+        if current != last:
+            last, since = current, time.monotonic()
+        elif current is not None and time.monotonic() - since >= settle:
+            return
+        time.sleep(0.5)
+    print("warning: the agents' decisions did not settle within 60 s", file=sys.stderr)
 
 
 if __name__ == "__main__":

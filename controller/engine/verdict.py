@@ -13,15 +13,13 @@ from datetime import datetime
 from typing import Any
 
 from controller.domain.contract import resolve_contract
-from controller.domain.decision import Decision, RawViolation, decide
-from controller.domain.exceptions import active_exceptions, next_expiry
+from controller.domain.decision import Decision
+from controller.domain.exceptions import active_exceptions
 from controller.domain.model import AgentException, SpecError, parse_agent_exception
 from controller.domain.policy_input import PolicyContext, build_policy_input
 from controller.engine.bundle import PolicyBundle
 from controller.engine.gate import evaluate_decision
 from controller.engine.protocol import Engine
-
-SPEC_POLICY = "golive.spec"
 
 
 @dataclass(frozen=True)
@@ -87,10 +85,5 @@ def decide_agent(
     decision = evaluate_decision(
         policy_set.engine, policy_set.bundle.policies, policy_input, active
     )
-    return Verdict(decision, next_expiry(parsed, name, namespace, context.now), policy_input)
-
-
-def spec_error_decision(error: SpecError, engine: str, digest: str) -> Decision:
-    """A spec Python cannot read is blocked with the field and what was expected."""
-    raw = RawViolation(SPEC_POLICY, error.path, str(error))
-    return decide([raw], {}, [], engine, digest)
+    recheck_at = min((e.expires_at for e in active), default=None)  # the next expiry
+    return Verdict(decision, recheck_at, policy_input)

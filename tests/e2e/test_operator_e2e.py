@@ -20,7 +20,12 @@ from tests.e2e.agents import (
     wait_for,
 )
 from tests.harness.controlplane import REPO, ControlPlane
-from tests.harness.operator import OperatorProcess, apply_objects, policy_configmaps
+from tests.harness.operator import (
+    OperatorProcess,
+    apply_objects,
+    policy_configmap,
+    policy_configmaps,
+)
 
 POLICY_NS = "golive-system"
 
@@ -176,16 +181,7 @@ def test_policy_configmap_change_re_decides_agents(
     apply(cluster, contract(namespace), agent(namespace))
     first = wait_admitted(cluster, namespace, "invoice-triage", "True")
     digest = first["status"]["policy"]["digest"]
-    extra = {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {
-            "name": "golive-policy-extra",
-            "namespace": POLICY_NS,
-            "labels": {"golive.dev/policy": "true"},
-        },
-        "data": {"naming.rego": NAMING_POLICY},
-    }
+    extra = policy_configmap("golive-policy-extra", POLICY_NS, {"naming.rego": NAMING_POLICY})
     try:
         apply(cluster, extra)
         obj = wait_admitted(cluster, namespace, "invoice-triage", "False", generation=1)
@@ -203,16 +199,8 @@ def test_a_broken_policy_module_means_unknown_and_nothing_changes(
     apply(cluster, contract(namespace), agent(namespace))
     wait_admitted(cluster, namespace, "invoice-triage", "True")
     before = get(cluster, "deployment", namespace, "invoice-triage")
-    broken = {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {
-            "name": "golive-policy-broken",
-            "namespace": POLICY_NS,
-            "labels": {"golive.dev/policy": "true"},
-        },
-        "data": {"broken.rego": NAMING_POLICY.replace("deny contains", "deny contains contains")},
-    }
+    broken_module = NAMING_POLICY.replace("deny contains", "deny contains contains")
+    broken = policy_configmap("golive-policy-broken", POLICY_NS, {"broken.rego": broken_module})
     try:
         apply(cluster, broken)
         # The reload re-decides every agent: the running generation turns Unknown first.

@@ -19,6 +19,16 @@ from tests.harness.controlplane import REPO, ControlPlane, ManagedProcess, free_
 POLICY_LABEL = "golive.dev/policy"
 
 
+def policy_configmap(name: str, namespace: str, data: dict[str, str]) -> dict[str, object]:
+    """A ConfigMap of Rego modules, labelled as the operator's policy source."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace, "labels": {POLICY_LABEL: "true"}},
+        "data": data,
+    }
+
+
 def policy_configmaps(policies: Path, namespace: str) -> list[dict[str, object]]:
     """One ConfigMap per policy folder (and one for lib), as the Helm chart ships them."""
     groups: dict[str, dict[str, str]] = {}
@@ -30,16 +40,7 @@ def policy_configmaps(policies: Path, namespace: str) -> list[dict[str, object]]
         key = ".".join(rel.parts).replace("/", ".")
         groups.setdefault(group, {})[key] = path.read_text()
     return [
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {
-                "name": f"golive-policy-{group}",
-                "namespace": namespace,
-                "labels": {POLICY_LABEL: "true"},
-            },
-            "data": data,
-        }
+        policy_configmap(f"golive-policy-{group}", namespace, data)
         for group, data in groups.items()
     ]
 

@@ -134,6 +134,31 @@ def policy_inputs(draw: st.DrawFn) -> dict[str, Any]:
     return policy_input
 
 
+@pytest.mark.parametrize(
+    "odd_value",
+    [-2.3349214891446446e-19, 3.349471906968371e16, 1e300, 0.1, [2, 2], {"a": 1.5}],
+)
+def test_wrongly_typed_values_render_the_same_on_both_engines(
+    engines: tuple[EmbeddedEngine, RemoteEngine], odd_value: Any
+) -> None:
+    """Found by the generator: a float where a string belongs rendered as "-0" on regopy (lossy
+    input conversion in the worker, then sprintf's digits) and exactly on OPA."""
+    embedded, remote = engines
+    agent = {
+        "apiVersion": "golive.dev/v1alpha1",
+        "kind": "AgentDeployment",
+        "metadata": {"name": "odd", "namespace": "parity"},
+        "spec": {"monitoring": {"dashboard": odd_value}, "owner": {"name": odd_value}},
+    }
+    policy_input = build_policy_input(
+        agent, resolve_contract(None, None), [], PolicyContext(Operation.CHECK, NOW)
+    )
+    assert answer(embedded, policy_input) == answer(remote, policy_input)
+    assert json.dumps(odd_value, separators=(",", ":")) in answer(remote, policy_input).replace(
+        '\\"', '"'
+    )
+
+
 def test_generated_agents_give_identical_answers(
     engines: tuple[EmbeddedEngine, RemoteEngine],
 ) -> None:

@@ -21,7 +21,8 @@ join(base, "") := base
 
 join(base, attr) := concat(".", [base, attr]) if attr != ""
 
-# text(x) renders any value for a message: strings as they are, anything else as JSON-ish text.
+# text(x) renders any value for a message: strings as they are, anything else as JSON.
+# json.marshal, not sprintf("%v"): the engines print floats with different digits under %v.
 text(x) := x if is_string(x)
 
-text(x) := sprintf("%v", [x]) if not is_string(x)
+text(x) := json.marshal(x) if not is_string(x)

@@ -5,14 +5,24 @@
 # Runs as the non-root user 65532 with a read-only root filesystem (the chart mounts an emptyDir
 # at /tmp, the only writable path it needs). Dependencies are installed from the pinned
 # constraints.txt, the same pins the tests use.
+# Go is needed at build time only: `pip install .` builds the embedded engine (OPA's evaluator,
+# libopa/) as a C shared library inside the package. The Go toolchain is copied from the
+# official Go image into the Python build stage.
+FROM golang:1.26-bookworm AS go
+
 FROM python:3.11-slim AS build
-ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PATH=/usr/local/go/bin:$PATH
+COPY --from=go /usr/local/go /usr/local/go
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY pyproject.toml constraints.txt README.md ./
+COPY pyproject.toml setup.py MANIFEST.in constraints.txt README.md ./
+COPY libopa ./libopa
 COPY controller ./controller
 RUN python -m venv /opt/golive \
  && /opt/golive/bin/pip install -c constraints.txt . \
- && /opt/golive/bin/python -m compileall -q /opt/golive
+ && /opt/golive/bin/python -m compileall -q /opt/golive \
+ && /opt/golive/bin/python -c "from controller.engine import libopa; print('OPA', libopa.version())"
 
 FROM python:3.11-slim
 LABEL org.opencontainers.image.title="golive" \

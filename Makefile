@@ -14,7 +14,8 @@ export PATH := $(BIN):$(PATH)
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-$(VENV)/.stamp: pyproject.toml constraints.txt
+# The install also builds the embedded engine (OPA as a C shared library, libopa/) with Go.
+$(VENV)/.stamp: pyproject.toml constraints.txt setup.py libopa/go.mod libopa/go.sum libopa/main.go
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $@

@@ -47,13 +47,11 @@ def parse_now(at: str | None) -> datetime:
         raise fail(str(error)) from None
 
 
-def load_policy_set(
-    policies: Path, engine: str, opa_url: str | None, workers: int = 1
-) -> PolicySet:
+def load_policy_set(policies: Path, engine: str, opa_url: str | None) -> PolicySet:
     if engine not in ENGINES:
         raise fail(f"--engine: expected one of {', '.join(ENGINES)}, got {engine!r}")
     try:
-        return policy_set_from_dir(engine, policies, opa_url, workers)
+        return policy_set_from_dir(engine, policies, opa_url)
     except EngineError as error:
         raise fail(f"policies in {policies} cannot be used, nothing is admitted: {error}") from None
     except ValueError as error:
@@ -63,7 +61,9 @@ def load_policy_set(
 PoliciesOpt = Annotated[
     Path, typer.Option("--policies", "-p", help="Folder of Rego policies (policies/<area>/<rule>).")
 ]
-EngineOpt = Annotated[str, typer.Option("--engine", help="embedded (regopy, default) or remote.")]
+EngineOpt = Annotated[
+    str, typer.Option("--engine", help="embedded (OPA in-process, default) or remote.")
+]
 OpaUrlOpt = Annotated[str | None, typer.Option("--opa-url", help="OPA server for --engine remote.")]
 
 
@@ -94,10 +94,10 @@ def check_command(
     if output_format not in FORMATS:
         raise fail(f"--format: expected one of {', '.join(FORMATS)}, got {output_format!r}")
     now = parse_now(at)
-    workers = os.cpu_count() or 1
-    policy_set = load_policy_set(policies, engine, opa_url, workers)
+    policy_set = load_policy_set(policies, engine, opa_url)
     try:
-        run = check(paths, contracts or [], policy_set, now, parallelism=workers)
+        # The embedded engine evaluates without the GIL: one thread per core uses them all.
+        run = check(paths, contracts or [], policy_set, now, parallelism=os.cpu_count() or 1)
     finally:
         policy_set.engine.close()
     if output_format == "text":
@@ -111,13 +111,13 @@ def check_command(
 def policy_test_command(
     directory: Annotated[Path, typer.Argument(help="The policy library.")] = DEFAULT_POLICIES,
     runner: Annotated[
-        str, typer.Option("--runner", help="Rego tests on: embedded (default) or opa.")
+        str, typer.Option("--runner", help="Rego tests on: embedded (default) or an opa binary.")
     ] = "embedded",
     opa: Annotated[str, typer.Option("--opa", help="opa binary for --runner opa.")] = "opa",
 ) -> None:
     """Run the Rego unit tests and check every sample (allowed must pass, disallowed must fail)."""
     from controller.check.samples import check_samples
-    from controller.engine.rego_tests import read_rego_files, run_rego_tests
+    from controller.engine.rego_tests import run_rego_tests
 
     console = Console(highlight=False)
     failures = 0
@@ -125,11 +125,17 @@ def policy_test_command(
         proc = subprocess.run([opa, "test", str(directory)], check=False)
         failures += proc.returncode != 0
     elif runner == "embedded":
-        results = run_rego_tests(read_rego_files(directory))
+        try:
+            results = run_rego_tests(directory)
+        except EngineError as error:
+            raise fail(f"the Rego tests in {directory} cannot run: {error}") from None
         for r in results:
-            if not r.passed:
-                console.print(f"[red]FAIL[/red] {r.package}.{r.name}: {r.detail}")
-        failed = sum(not r.passed for r in results)
+            if r.failed:
+                where = f"{r.file}:{r.row}" if r.file else r.package
+                console.print(
+                    f"[red]{r.outcome.upper()}[/red] {where} {r.package}.{r.name}: {r.message}"
+                )
+        failed = sum(r.failed for r in results)
         console.print(f"rego tests: {len(results) - failed} passed, {failed} failed")
         failures += failed
         if not results:
@@ -170,12 +176,6 @@ def run_command(
         str | None, typer.Option("--kubeconfig", envvar="KUBECONFIG", help="Default: in-cluster.")
     ] = None,
     workers: Annotated[int, typer.Option(help="Concurrent reconciles.")] = 8,
-    engine_workers: Annotated[
-        int,
-        typer.Option(
-            help="Embedded engine worker processes (decisions in parallel); 0: one per core."
-        ),
-    ] = 0,
     audit_interval: Annotated[
         float, typer.Option(help="Seconds between full re-decisions of every agent.")
     ] = 300.0,
@@ -251,8 +251,6 @@ def run_command(
         )
     if not 1 <= webhook_timeout <= 30:
         raise fail(f"--webhook-timeout: expected 1..30 seconds, got {webhook_timeout}")
-    if not 0 <= engine_workers <= 64:
-        raise fail(f"--engine-workers: expected 0..64, got {engine_workers}")
     if webhook_register and not webhook_port:
         raise fail("--webhook-register needs --webhook-port")
     if not 2 <= lease_duration <= 300:
@@ -265,7 +263,6 @@ def run_command(
             policy_namespace=policy_namespace,
             kubeconfig=kubeconfig,
             workers=workers,
-            engine_workers=engine_workers,
             audit_interval=audit_interval,
             metrics_port=metrics_port,
             health_port=health_port,

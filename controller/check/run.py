@@ -81,7 +81,7 @@ def check(
             findings_from(d.violations),
         )
 
-    # As many decisions in flight as the engine has workers; results keep the input order.
+    # Decisions in parallel (the embedded engine releases the GIL); results keep input order.
     with ThreadPoolExecutor(max(1, parallelism)) as pool:
         reports = list(pool.map(report, agents))
     return CheckRun(

@@ -1,7 +1,7 @@
 """Which AgentExceptions are active for an agent, and when that set next changes.
 
-Expiry is decided here, in Python, because regopy cannot parse `...Z` timestamps
-(engines.md); Rego only ever sees the active exceptions.
+Expiry is decided here, in Python, so the operator knows when to re-decide an agent (a timer
+at the next expiry); Rego only ever sees the active exceptions.
 """
 
 from __future__ import annotations

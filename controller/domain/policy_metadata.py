@@ -1,29 +1,21 @@
-"""Read the METADATA block (YAML in `#` comments before `package`) of a Rego module.
+"""A policy's METADATA: what OPA's parser read from the block before `package`, checked.
 
-regopy has no `rego.metadata.*`, so golive reads annotations itself at load time. A module with
-`deny` rules but no valid METADATA is refused: without an enforcement we cannot know whether a
-finding should block, and guessing either way is wrong (when in doubt, refuse and block).
+OPA's own annotation parser reads the blocks (controller/engine/libopa.py, `inspect`); this
+module only judges them. A package with `deny` rules but no valid METADATA is refused: without
+an enforcement we cannot know whether a finding should block, and guessing either way is wrong
+(when in doubt, refuse and block).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast, get_args
-
-import yaml
 
 Enforcement = Literal["deny", "warn", "dryrun"]
 Severity = Literal["high", "medium", "low"]
 ENFORCEMENTS: tuple[str, ...] = get_args(Enforcement)
 SEVERITIES: tuple[str, ...] = get_args(Severity)
-
-_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-_PACKAGE = re.compile(rf"^package[ \t]+({_NAME}(?:\.{_NAME})*)[ \t]*(?:#.*)?$", re.M)
-# Rules are written at column 0 (opa fmt); `deny contains`, `deny if`, `deny[...]`, `deny :=`.
-_DENY_RULE = re.compile(r"^(?:default[ \t]+)?deny\b", re.M)
-_METADATA_START = re.compile(r"^#[ \t]*METADATA[ \t]*$")
 
 
 class PolicyMetadataError(ValueError):
@@ -47,34 +39,14 @@ class PolicyInfo:
     module: str
 
 
-def package_of(text: str) -> str | None:
-    """The dotted package name of a module, or None if there is no plain `package` line."""
-    match = _PACKAGE.search(text)
-    return match.group(1) if match else None
+@dataclass(frozen=True)
+class ModuleSummary:
+    """What the policy checks need of a parsed module."""
 
-
-def defines_deny(text: str) -> bool:
-    return _DENY_RULE.search(text) is not None
-
-
-def _metadata_yaml(text: str) -> str | None:
-    """The YAML text of the last METADATA block before the package line, if any."""
-    lines = text.splitlines()
-    block: list[str] | None = None
-    collecting = False
-    for line in lines:
-        if _PACKAGE.match(line):
-            break
-        if _METADATA_START.match(line):
-            block, collecting = [], True
-            continue
-        if collecting and line.startswith("#"):
-            body = line[1:]
-            assert block is not None
-            block.append(body[1:] if body.startswith(" ") else body)
-        else:
-            collecting = False
-    return None if block is None else "\n".join(block)
+    package: str
+    defines_deny: bool
+    # The METADATA block with `scope: package` (the one written before `package`), if any.
+    package_metadata: Mapping[str, Any] | None
 
 
 def _required_string(fields: Mapping[str, Any], key: str, where: str, module: str) -> str:
@@ -84,24 +56,13 @@ def _required_string(fields: Mapping[str, Any], key: str, where: str, module: st
     return value.strip()
 
 
-def parse_policy_metadata(module: str, text: str) -> PolicyInfo | None:
-    """Parse one module's METADATA block; None when the module has none (helpers, libraries).
+def policy_info(module: str, package: str, document: Mapping[str, Any]) -> PolicyInfo:
+    """Check one package-scoped METADATA block (as OPA parsed it) and make its PolicyInfo.
 
-    Raises PolicyMetadataError when the YAML is invalid, when id/title/enforcement/severity are
-    missing or invalid, or when the id is not the module's package (one name per policy, used
-    by exceptions and status alike). Whether a module *needs* METADATA is decided per package
-    by `policies_of_modules`.
+    Raises PolicyMetadataError when id/title/enforcement/severity are missing or invalid, or
+    when the id is not the module's package (one name per policy, used by exceptions and
+    status alike).
     """
-    package = package_of(text)
-    raw_yaml = _metadata_yaml(text)
-    if raw_yaml is None:
-        return None
-    try:
-        document = yaml.safe_load(raw_yaml)
-    except yaml.YAMLError as error:
-        raise PolicyMetadataError(module, f"METADATA is not valid YAML: {error}") from None
-    if not isinstance(document, Mapping):
-        raise PolicyMetadataError(module, "METADATA must be a YAML mapping")
     custom = document.get("custom")
     if not isinstance(custom, Mapping):
         raise PolicyMetadataError(module, "METADATA has no `custom:` mapping (id, enforcement...)")
@@ -120,8 +81,6 @@ def parse_policy_metadata(module: str, text: str) -> PolicyInfo | None:
             module,
             f"METADATA custom.severity must be one of {', '.join(SEVERITIES)}, found {severity!r}",
         )
-    if package is None:
-        raise PolicyMetadataError(module, "has METADATA but no `package` line")
     if policy_id != package:
         raise PolicyMetadataError(
             module, f"METADATA custom.id {policy_id!r} differs from the package {package!r}"
@@ -140,8 +99,8 @@ def parse_policy_metadata(module: str, text: str) -> PolicyInfo | None:
     )
 
 
-def policies_of_modules(modules: Mapping[str, str]) -> dict[str, PolicyInfo]:
-    """The policies (by id) of a set of modules (name -> text), checked per package.
+def policies_of_modules(modules: Mapping[str, ModuleSummary]) -> dict[str, PolicyInfo]:
+    """The policies (by id) of a set of parsed modules, checked per package.
 
     A package may be split over several modules, so the rules are per package:
     - a package with `deny` rules needs exactly one module with METADATA (else refused: we
@@ -153,13 +112,12 @@ def policies_of_modules(modules: Mapping[str, str]) -> dict[str, PolicyInfo]:
     infos: dict[str, PolicyInfo] = {}
     deny_modules: dict[str, list[str]] = {}
     for module in sorted(modules):
-        text = modules[module]
-        package = package_of(text)
-        if package is not None and defines_deny(text):
-            deny_modules.setdefault(package, []).append(module)
-        info = parse_policy_metadata(module, text)
-        if info is None:
+        summary = modules[module]
+        if summary.defines_deny:
+            deny_modules.setdefault(summary.package, []).append(module)
+        if summary.package_metadata is None:
             continue
+        info = policy_info(module, summary.package, summary.package_metadata)
         if info.id in infos:
             raise PolicyMetadataError(
                 module, f"METADATA for {info.id} is already given in {infos[info.id].module}"

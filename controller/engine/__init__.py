@@ -1,1 +1,1 @@
-"""Policy engines behind one protocol: embedded (regopy), remote (OPA server), fake."""
+"""Policy engines behind one protocol: embedded (OPA in-process), remote (OPA server)."""

@@ -12,17 +12,12 @@ from controller.engine.verdict import PolicySet
 ENGINES = ("embedded", "remote")
 
 
-def make_engine(
-    kind: str, bundle: PolicyBundle, opa_url: str | None = None, workers: int = 1
-) -> Engine:
-    """Raises PolicyError (a module does not compile) or EngineUnavailable (cannot start/reach).
-
-    workers: embedded worker processes (decisions in parallel; one per core is the useful size).
-    """
+def make_engine(kind: str, bundle: PolicyBundle, opa_url: str | None = None) -> Engine:
+    """Raises PolicyError (a module does not compile) or EngineUnavailable (cannot start/reach)."""
     if kind == "embedded":
         from controller.engine.embedded import EmbeddedEngine
 
-        return EmbeddedEngine(bundle, workers=workers)
+        return EmbeddedEngine(bundle)
     if kind == "remote":
         if not opa_url:
             raise ValueError("--engine remote needs --opa-url (e.g. http://127.0.0.1:8181)")
@@ -32,11 +27,9 @@ def make_engine(
     raise ValueError(f"unknown engine {kind!r}; expected one of {', '.join(ENGINES)}")
 
 
-def policy_set_from_dir(
-    kind: str, policies: Path, opa_url: str | None = None, workers: int = 1
-) -> PolicySet:
+def policy_set_from_dir(kind: str, policies: Path, opa_url: str | None = None) -> PolicySet:
     bundle = load_bundle_dir(policies)
-    return PolicySet(make_engine(kind, bundle, opa_url, workers), bundle)
+    return PolicySet(make_engine(kind, bundle, opa_url), bundle)
 
 
 def policy_set_from_modules(

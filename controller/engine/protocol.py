@@ -1,4 +1,5 @@
-"""The one interface every policy engine keeps: embedded (regopy), remote (OPA server), fake.
+"""The one interface every policy engine keeps: embedded (OPA in-process), remote (OPA
+server), and the fake the unit tests use.
 
 Thread safety: the operator and the webhook call `evaluate` through `asyncio.to_thread`, so
 several threads may call it at once; every implementation must be safe for that (a lock is
@@ -15,8 +16,6 @@ from controller.domain.decision import RawViolation
 
 ENTRYPOINT_PACKAGE = "golive_entrypoint"
 ENTRYPOINT_RULE = "violations"
-# regopy's entry-point syntax (`<package path>/<rule>`) and OPA's data API path are the same.
-ENTRYPOINT_PATH = f"{ENTRYPOINT_PACKAGE}/{ENTRYPOINT_RULE}"
 
 
 class EngineError(Exception):
@@ -24,12 +23,12 @@ class EngineError(Exception):
 
 
 class EngineUnavailable(EngineError):
-    """The engine could not answer: unreachable, timed out, or its worker could not start."""
+    """The engine could not answer: unreachable, past its deadline, or not built."""
 
 
 class PolicyError(EngineError):
-    """The policies cannot be used: a module does not compile, is refused (forbidden builtin,
-    missing METADATA), fails at evaluation, returns malformed entries or crashed the engine."""
+    """The policies cannot be used: a module does not compile, is refused (refused builtin,
+    missing METADATA), fails at evaluation, returns malformed entries or panicked the engine."""
 
 
 class Engine(Protocol):
@@ -41,13 +40,13 @@ class Engine(Protocol):
         ...
 
     def close(self) -> None:
-        """Release the worker process / HTTP session. Idempotent."""
+        """Release the prepared query / HTTP session. Idempotent."""
         ...
 
 
 def encode_input(policy_input: Mapping[str, Any]) -> bytes:
-    """The input as strict JSON, the same for every engine (no NaN/Infinity, which OPA and
-    rego-cpp would read differently or not at all). Raises PolicyError naming the problem."""
+    """The input as strict JSON, the same for every engine (no NaN/Infinity, which JSON cannot
+    carry and OPA would refuse). Raises PolicyError naming the problem."""
     try:
         return json.dumps(policy_input, separators=(",", ":"), allow_nan=False).encode("utf-8")
     except (TypeError, ValueError, RecursionError) as error:

@@ -1,14 +1,18 @@
 """The remote engine: a real OPA server (`opa run --server`), through opa-python-client.
 
 Modules are uploaded with PUT /v1/policies/golive/<module name>; decisions come from
-POST /v1/data/golive_entrypoint/violations {"input": ...}. The client covers both calls; we pass
+POST /v1/data/golive_entrypoint/violations_at_decision_time {"input": ...} (the generated rule
+that sets time.now_ns() to golive's decision time, as the embedded engine does). The client
+covers both calls; we pass
 `rego_compat=False` so it never rewrites a module behind our back (its default retries a
 rejected upload as "upgraded" v0 syntax), and `retries=0` so a timeout is reported at once.
 
 - connection errors, timeouts, non-OPA HTTP errors -> EngineUnavailable;
 - compile errors on upload, evaluation errors (OPA's 500 with a code), malformed or undefined
   results -> PolicyError with OPA's message.
-The digest is the bundle's, computed locally, the same as the embedded engine's.
+The digest is the bundle's, computed locally, the same as the embedded engine's. The bundle was
+compiled in golive's sandbox when it was built, so a refused builtin (http.send, net.*...) never
+reaches the server, whose own capabilities would allow it.
 """
 
 from __future__ import annotations
@@ -26,13 +30,12 @@ from opa_client.errors import DeletePolicyError, RegoParseError
 from controller.domain.decision import RawViolation
 from controller.engine.bundle import (
     ENTRYPOINT_MODULE,
+    TIMED_ENTRYPOINT_RULE,
     PolicyBundle,
-    refuse_forbidden,
     violations_from_result,
 )
 from controller.engine.protocol import (
     ENTRYPOINT_PACKAGE,
-    ENTRYPOINT_RULE,
     EngineUnavailable,
     PolicyError,
     encode_input,
@@ -90,7 +93,6 @@ class RemoteEngine:
         Raises PolicyError if OPA refuses a module (its message, file:row:col), and
         EngineUnavailable if OPA cannot be reached.
         """
-        refuse_forbidden(bundle.modules)
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise EngineUnavailable(f"OPA url {url!r} is not an http(s) URL")
@@ -168,7 +170,7 @@ class RemoteEngine:
     def _query(self, policy_input: Mapping[str, Any]) -> dict[str, Any]:
         try:
             answer = self._client.query_rule(
-                dict(policy_input), ENTRYPOINT_PACKAGE, ENTRYPOINT_RULE
+                dict(policy_input), ENTRYPOINT_PACKAGE, TIMED_ENTRYPOINT_RULE
             )
         except requests.HTTPError as error:
             response = error.response

@@ -35,7 +35,6 @@ class OperatorOptions:
     policy_namespace: str | None = None
     kubeconfig: str | None = None
     workers: int = 8
-    engine_workers: int = 0  # embedded worker processes; 0: one per core
     audit_interval: float = 300.0
     metrics_port: int = 9090
     health_port: int = 8080
@@ -124,7 +123,6 @@ async def operate(options: OperatorOptions, stop: asyncio.Event | None = None) -
         options.opa_url,
         options.policies,
         options.policy_namespace,
-        engine_workers=options.engine_workers or os.cpu_count() or 1,
     )
     reconciler = Reconciler(state, policies, kube)
     rt = Runtime(state, policies, reconciler, audit_interval=options.audit_interval)

@@ -38,14 +38,12 @@ class PolicyManager:
         opa_url: str | None = None,
         directory: Path | None = None,
         namespace: str | None = None,
-        engine_workers: int = 1,
     ) -> None:
         if (directory is None) == (namespace is None):
             raise ValueError(
                 "give exactly one policy source: --policies DIR or --policy-namespace NS"
             )
         self.engine_kind = engine_kind
-        self.engine_workers = engine_workers
         self.opa_url = opa_url
         self.directory = directory
         self.namespace = namespace
@@ -89,7 +87,7 @@ class PolicyManager:
                 if self.current is not None and self.current.bundle.digest == bundle.digest:
                     self.failure = None
                     return True
-                engine = make_engine(self.engine_kind, bundle, self.opa_url, self.engine_workers)
+                engine = make_engine(self.engine_kind, bundle, self.opa_url)
             except PolicyError as error:
                 self._replace(None, PolicyFailure(Reason.POLICY_ERROR, str(error)))
                 return False

@@ -40,8 +40,8 @@ import rego.v1
 shout(s) := upper(s)
 """
 
-# A rule that calls the network: refused by golive's scan for both engines (OPA would run it,
-# regopy would silently treat it as undefined).
+# A rule that calls the network: refused by golive's sandbox when the bundle is compiled, for
+# both engines (an OPA server would otherwise run it).
 NET_CALL = policy(
     "golive.net.call",
     'deny contains {"field": "f", "msg": "unreachable"} if {\n'

@@ -4,7 +4,7 @@ import rego.v1
 
 import data.golive.contract.contract_declared
 
-# Fixtures are functions: regopy leaves `with input.agent as <rule>` undefined.
+# Fixtures are functions of what each test varies.
 agent(namespace) := {"metadata": {"name": "invoice-triage", "namespace": namespace}, "spec": {"contractRef": {"name": "invoice-triage-v3"}}}
 
 contract(resolution) := {"name": "invoice-triage-v3", "resolution": resolution, "spec": null, "schemaErrors": []}

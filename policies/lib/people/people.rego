@@ -14,8 +14,7 @@ alias_words := {
 }
 
 # Fragments that mark an alias even inside a longer word, e.g. "platformteam" or "fin-noreply".
-# One regex (one builtin call) rather than a `contains` per fragment: builtin calls are what
-# rego-cpp spends its time on.
+# One regex rather than a `contains` per fragment: one builtin call per name.
 alias_fragment_pattern := `admins|devops|engineering|group|helpdesk|no-reply|noreply|oncall|platform|squad|support|team`
 
 email_pattern := `^[^@\s]+@[^@\s]+\.[^@\s]+$`

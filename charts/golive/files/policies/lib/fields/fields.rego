@@ -1,8 +1,4 @@
 # Field helpers shared by the golive policies. No deny rules.
-#
-# Note for the embedded engine: regopy renders a string literal that was passed as a bare function
-# argument (e.g. an object.get default) with its quotes when it goes through sprintf("%s"), so
-# messages are built with concat and text(x).
 package golive.lib.fields
 
 import rego.v1
@@ -22,7 +18,6 @@ join(base, "") := base
 join(base, attr) := concat(".", [base, attr]) if attr != ""
 
 # text(x) renders any value for a message: strings as they are, anything else as JSON.
-# json.marshal, not sprintf("%v"): the engines print floats with different digits under %v.
 text(x) := x if is_string(x)
 
 text(x) := json.marshal(x) if not is_string(x)

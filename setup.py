@@ -34,7 +34,11 @@ class BuildGoSharedLibrary(build_ext):
             built = Path(scratch) / target.name
             command = ["go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w"]
             subprocess.run([*command, "-o", str(built), "."], cwd=LIBOPA, env=env, check=True)
-            shutil.copyfile(built, target)
+            # Replace, never overwrite: a running process that mapped the old library would
+            # crash if its file were truncated under it.
+            staged = target.with_name(target.name + ".new")
+            shutil.copyfile(built, staged)
+            os.replace(staged, target)
 
 
 setup(

@@ -94,7 +94,7 @@ func guard(fn func() *C.char) (out *C.char) {
 // io.jwt.*, crypto.* and providers.aws.* (they work on what they are given, fetch nothing).
 var refusedBuiltins = map[string]string{
 	"http.send":    "it makes network calls",
-	"net.":         "net.* builtins resolve names over the network or depend on it",
+	"net.":         "net.* is refused as a family (net.lookup_ip_addr resolves names over the network)",
 	"opa.runtime":  "it exposes the process's environment and configuration",
 	"rand.intn":    "it makes decisions irreproducible",
 	"uuid.rfc4122": "it makes decisions irreproducible",
@@ -170,7 +170,7 @@ var (
 type prepareRequest struct {
 	Modules map[string]string `json:"modules"`
 	Query   string            `json:"query"`
-	Data    map[string]any    `json:"data"`
+	Data    json.RawMessage   `json:"data"`
 	// Sandbox false compiles with OPA's full capabilities (the conformance suite); golive's
 	// own bundles are always compiled with the sandbox.
 	Sandbox *bool `json:"sandbox"`
@@ -213,8 +213,15 @@ func golive_opa_prepare(request *C.char) *C.char {
 		if req.Sandbox == nil || *req.Sandbox {
 			options = append(options, rego.Capabilities(sandbox()))
 		}
-		if req.Data != nil {
-			options = append(options, rego.Store(inmem.NewFromObject(req.Data)))
+		if len(req.Data) > 0 {
+			// Numbers stay exact (json.Number), as OPA keeps them; float64 would round them.
+			decoder := json.NewDecoder(bytes.NewReader(req.Data))
+			decoder.UseNumber()
+			var data map[string]any
+			if err := decoder.Decode(&data); err != nil {
+				return fail(codeRequest, "prepare request: data: "+err.Error())
+			}
+			options = append(options, rego.Store(inmem.NewFromObject(data)))
 		}
 		prepared, err := rego.New(options...).PrepareForEval(context.Background())
 		if err != nil {

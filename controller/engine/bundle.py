@@ -167,14 +167,15 @@ def bundle_from_modules(modules: Mapping[str, str]) -> PolicyBundle:
             "admit everything, so it is refused"
         )
     kept[ENTRYPOINT_MODULE] = generate_entrypoint(sorted(rule_packages))
-    _compile_and_smoke(kept)
+    check_in_sandbox(kept)
     return PolicyBundle(modules=kept, policies=policies, digest=compute_digest(kept))
 
 
-def _compile_and_smoke(modules: Mapping[str, str]) -> None:
+def check_in_sandbox(modules: Mapping[str, str]) -> None:
     """Compile in golive's sandbox and evaluate two inputs every library must answer, so a
     refused builtin or a mis-shaped deny rule is refused at load, for both engines, rather than
-    at the first decision."""
+    at the first decision. The remote engine calls it again before uploading: an OPA server's
+    own capabilities would run http.send."""
     query = libopa.PreparedQuery(modules, ENTRYPOINT_QUERY)
     try:
         for smoke_input in _smoke_inputs():

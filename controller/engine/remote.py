@@ -32,6 +32,7 @@ from controller.engine.bundle import (
     ENTRYPOINT_MODULE,
     TIMED_ENTRYPOINT_RULE,
     PolicyBundle,
+    check_in_sandbox,
     violations_from_result,
 )
 from controller.engine.protocol import (
@@ -90,9 +91,10 @@ class RemoteEngine:
     ) -> None:
         """Upload `bundle` (replacing golive's previous modules on the server).
 
-        Raises PolicyError if OPA refuses a module (its message, file:row:col), and
+        Raises PolicyError if golive's sandbox or OPA refuses a module (file:row:col), and
         EngineUnavailable if OPA cannot be reached.
         """
+        check_in_sandbox(bundle.modules)  # also for a bundle assembled by hand
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise EngineUnavailable(f"OPA url {url!r} is not an http(s) URL")

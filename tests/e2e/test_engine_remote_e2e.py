@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from controller.domain.decision import RawViolation
-from controller.engine.bundle import bundle_from_modules
-from controller.engine.embedded import EmbeddedEngine, _smoke_inputs
+from controller.engine.bundle import _smoke_inputs, bundle_from_modules
+from controller.engine.embedded import EmbeddedEngine
 from controller.engine.protocol import EngineUnavailable, PolicyError
 from controller.engine.remote import RemoteEngine
 from tests.harness.controlplane import OpaServer, free_port
@@ -79,14 +79,14 @@ def test_forbidden_builtin_refused_before_upload_and_why(
     opa: OpaServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     text = NET_CALL
-    with pytest.raises(PolicyError, match=r"refused: line 13:7: http\.send"):
+    with pytest.raises(PolicyError, match=r"policy\.rego:13:7: builtin http\.send is refused"):
         bundle_from_modules({"net/call/policy.rego": text})
     bundle = bundle_from_modules({"o.rego": OWNER})
     sneaky = type(bundle)(dict(bundle.modules, **{"net/call/policy.rego": text}), {}, "x")
-    with pytest.raises(PolicyError, match=r"http\.send"):
+    with pytest.raises(PolicyError, match=r"builtin http\.send is refused"):
         RemoteEngine(sneaky, opa.url)
-    # Why: OPA itself accepts http.send (it is a builtin there); only golive's scan stops it.
-    monkeypatch.setattr("controller.engine.remote.refuse_forbidden", lambda modules: None)
+    # Why: the OPA server itself accepts http.send (a builtin there); golive's sandbox stops it.
+    monkeypatch.setattr("controller.engine.remote.check_in_sandbox", lambda modules: None)
     RemoteEngine(sneaky, opa.url).close()
 
 

@@ -176,3 +176,15 @@ def test_rego_tests_run_on_opas_runner(tmp_path: Path) -> None:
 
     outcomes = {r.name: r.outcome for r in run_rego_tests(tmp_path)}
     assert outcomes == {"test_no_owner": "pass", "test_fails": "fail", "todo_test_later": "skip"}
+
+
+def test_numbers_stay_exact_in_data_and_input() -> None:
+    # OPA keeps numbers as written; a float64 on the way (found by the conformance run for
+    # `data`) would round 12345678901234567891 to 12345678901234567000.
+    big = 12345678901234567891
+    query = libopa.PreparedQuery({}, "x := data.n; y := input.n", data={"n": big}, sandbox=False)
+    try:
+        (result,) = query.evaluate(b'{"n": 12345678901234567891}', 0, 1.0)
+    finally:
+        query.close()
+    assert result["bindings"] == {"x": big, "y": big}

@@ -1,0 +1,94 @@
+"""An installed golive, outside the checkout: the wheel carries the embedded engine (OPA built
+from libopa/ by setup.py), and `golive check` decides with it from any folder.
+
+This is the path a CI job of a team that only has manifests takes: `pip install golive`, then
+`golive check deploy/`. The wheel is built from this checkout and installed into a fresh venv.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.harness.controlplane import REPO
+
+pytestmark = pytest.mark.e2e
+
+
+def run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(
+        [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, f"{args}: exit {done.returncode}\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bin folder of a fresh venv with golive installed from a wheel of this checkout."""
+    root = tmp_path_factory.mktemp("install")
+    # Build from a copy of the tracked files only, so nothing built in place in the checkout
+    # (the editable install's library) can leak into the wheel.
+    source = root / "source"
+    tracked = run("git", "ls-files", "-z", cwd=REPO).split("\0")
+    for name in filter(None, tracked):
+        if (REPO / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, source / name)
+    wheels = root / "wheels"
+    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", wheels, source, cwd=root)
+    (wheel,) = wheels.glob("golive-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        libraries = [n for n in archive.namelist() if "controller/engine/_libopa" in n]
+    assert libraries and libraries[0].endswith(".so"), "the wheel carries no embedded engine"
+    # Platform-specific, as a wheel with a compiled library must be.
+    assert "-none-any" not in wheel.name, wheel.name
+    venv = root / "venv"
+    run(sys.executable, "-m", "venv", venv, cwd=root)
+    pip = venv / "bin" / "pip"
+    run(pip, "install", "-q", "-c", REPO / "constraints.txt", wheel, cwd=root)
+    return venv / "bin"
+
+
+def test_installed_golive_checks_manifests_outside_the_checkout(
+    installed: Path, tmp_path: Path
+) -> None:
+    work = tmp_path / "team-repo"
+    shutil.copytree(REPO / "examples", work / "deploy")
+    shutil.copytree(REPO / "policies", work / "policies")
+    # Go is not needed once installed: take it off PATH.
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env["PATH"] = f"{installed}:/usr/bin:/bin"
+    done = subprocess.run(
+        [installed / "golive", "check", "deploy/", "--policies", "policies", "-o", "json"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr  # support-bot is blocked
+    report = json.loads(done.stdout)
+    results = {f"{a['namespace']}/{a['name']}": a["result"] for a in report["agents"]}
+    assert results == {
+        "agents/invoice-triage": "admitted",
+        "agents/claims-summarizer": "admitted",
+        "agents/support-bot": "blocked",
+    }
+    assert report["engine"] == "embedded"
+    # The library that decided is the installed one, not the checkout's.
+    where = subprocess.run(
+        [installed / "python", "-c", "from controller.engine import libopa;"
+         "print(libopa.LIBRARY_PATH); print(libopa.version())"],
+        cwd=work, env=env, capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert not where[0].startswith(str(REPO)) and Path(where[0]).is_file()
+    versions = (REPO / "scripts" / "versions.env").read_text()
+    assert f"OPA_VERSION=v{where[1]}" in versions

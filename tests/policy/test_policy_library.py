@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+from controller.engine.rego_tests import run_rego_tests
 from tests.harness.controlplane import tool_bin_dir
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,6 +31,40 @@ def test_opa_test_passes_with_the_real_opa() -> None:
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     passed = re.search(r"PASS: (\d+)/(\d+)", proc.stdout)
     assert passed and passed.group(1) == passed.group(2) and int(passed.group(1)) >= 50
+
+
+def outcome_of(result: dict[str, object]) -> str:
+    """The outcome of one `opa test --format json` entry, in golive's words."""
+    if result.get("skip"):
+        return "skip"
+    if result.get("error"):
+        return "error"
+    return "fail" if result.get("fail") else "pass"
+
+
+def test_embedded_runner_gives_the_same_results_as_opa_test(tmp_path: Path) -> None:
+    # A failing and a skipped test beside the library's, so the comparison covers every outcome.
+    library = tmp_path / "policies"
+    shutil.copytree(POLICIES, library)
+    (library / "ownership" / "single_owner" / "extra_test.rego").write_text(
+        "package golive.ownership.single_owner_test\n\nimport rego.v1\n\n"
+        "test_extra_fails if 1 == 2\n\ntodo_test_extra_later if true\n"
+    )
+    proc = subprocess.run(
+        [opa(), "test", "--ignore", "samples", str(library), "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    opa_results = {
+        (str(r["package"]).removeprefix("data."), str(r["name"])): outcome_of(r)
+        for r in json.loads(proc.stdout)
+    }
+    golive_results = {(r.package, r.name): r.outcome for r in run_rego_tests(library)}
+    assert golive_results == opa_results
+    assert opa_results[("golive.ownership.single_owner_test", "test_extra_fails")] == "fail"
+    assert opa_results[("golive.ownership.single_owner_test", "todo_test_extra_later")] == "skip"
+    assert sum(o == "pass" for o in opa_results.values()) >= 50
 
 
 def test_opa_check_strict_and_fmt_are_clean() -> None:
@@ -68,7 +105,6 @@ def test_every_rule_folder_has_tests_and_both_kinds_of_samples() -> None:
 
 def test_a_broken_sample_makes_policy_test_fail(tmp_path: Path) -> None:
     """The sample check can fail: an allowed sample that breaks a rule is reported."""
-    import shutil
 
     lib = tmp_path / "policies"
     shutil.copytree(POLICIES, lib)

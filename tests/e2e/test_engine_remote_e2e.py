@@ -66,10 +66,19 @@ def test_reload_replaces_old_modules(opa: OpaServer) -> None:
         assert [v.policy for v in found] == ["golive.ownership.owner"]
 
 
-def test_syntax_error_is_policy_error_with_opa_location(opa: OpaServer) -> None:
+def test_syntax_error_is_policy_error_with_opa_location(
+    opa: OpaServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     broken = OWNER.replace("if not input.agent.spec.owner", "if { x := }")
+    with pytest.raises(PolicyError, match=r"ownership/owner/policy\.rego:12:\d+: rego_parse_error"):
+        bundle_from_modules({"ownership/owner/policy.rego": broken})
+    # Past golive's own checks (a bundle assembled by hand), the server's refusal is reported
+    # with OPA's location too.
+    good = bundle_from_modules({"o.rego": OWNER})
+    hand_made = type(good)({"ownership/owner/policy.rego": broken}, {}, "x")
+    monkeypatch.setattr("controller.engine.remote.check_in_sandbox", lambda modules: None)
     with pytest.raises(PolicyError) as caught:
-        RemoteEngine(bundle_from_modules({"ownership/owner/policy.rego": broken}), opa.url)
+        RemoteEngine(hand_made, opa.url)
     message = str(caught.value)
     assert "OPA refused module ownership/owner/policy.rego" in message
     assert "ownership/owner/policy.rego:12:" in message

@@ -91,13 +91,15 @@ def generate_entrypoint(rule_packages: list[str]) -> str:
 
 
 def compute_digest(modules: Mapping[str, str]) -> str:
-    """sha256 over the sorted module names and texts (generated entry point included)."""
+    """sha256 over the modules' texts only (generated entry point included), in a fixed order.
+
+    Module names are left out on purpose: they depend on how the policies were delivered (file
+    paths for `--policies`, `<ConfigMap>/<key>` for the chart), and the digest `golive check`
+    prints in CI must equal the one the cluster shows for the same policies.
+    """
     hasher = hashlib.sha256()
-    for name in sorted(modules):
-        for part in (name, modules[name]):
-            encoded = part.encode("utf-8")
-            hasher.update(len(encoded).to_bytes(8, "big"))  # length-prefixed: no ambiguity
-            hasher.update(encoded)
+    for text_digest in sorted(hashlib.sha256(t.encode("utf-8")).digest() for t in modules.values()):
+        hasher.update(text_digest)  # fixed-length parts: no ambiguity between modules
     return f"sha256:{hasher.hexdigest()}"
 
 

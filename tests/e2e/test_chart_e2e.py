@@ -30,7 +30,9 @@ from typing import Any
 import pytest
 import yaml
 
+from controller.engine.bundle import bundle_from_modules, load_bundle_dir
 from tests.harness.controlplane import ControlPlane, tool_bin_dir
+from tests.harness.operator import policy_configmaps
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "golive"
@@ -207,6 +209,26 @@ def test_policy_configmaps_carry_the_library_verbatim(helm: Path) -> None:
     expected = {str(p.relative_to(library)): p.read_text() for p in library.rglob("*.rego")}
     assert shipped == expected
     assert any(path.startswith("lib/") for path in shipped)
+    # The digest the cluster shows (modules named <ConfigMap>/<key> by the operator) equals
+    # the one `golive check --policies policies/` prints in CI, and the harness's.
+    from_chart = {
+        f"{cm['metadata']['name']}/{key}": text
+        for cm in by_kind(docs, "ConfigMap")
+        for key, text in cm["data"].items()
+    }
+    from_harness = {
+        f"{cm['metadata']['name']}/{key}": text
+        for cm in policy_configmaps(ROOT / "policies", "golive-system")
+        for key, text in cm["data"].items()  # type: ignore[attr-defined]
+    }
+    check = subprocess.run(
+        [sys.executable, "-m", "controller.cli", "check", "-o", "json", str(ROOT / "examples")],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    printed_by_check = json.loads(check.stdout)["policyDigest"]
+    assert bundle_from_modules(from_chart).digest == printed_by_check
+    assert bundle_from_modules(from_harness).digest == printed_by_check
+    assert load_bundle_dir(ROOT / "policies").digest == printed_by_check
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from controller import __version__
 from controller.check.report import FORMATS, render, render_text
+from controller.check.schema import SchemaError, SchemaSet
 from controller.domain.model import parse_timestamp
 from controller.engine.factory import ENGINES, policy_set_from_dir
 from controller.engine.protocol import EngineError
@@ -58,6 +59,13 @@ def load_policy_set(policies: Path, engine: str, opa_url: str | None) -> PolicyS
         raise fail(str(error)) from None
 
 
+def load_schemas() -> SchemaSet:
+    try:
+        return SchemaSet()
+    except SchemaError as error:
+        raise fail(f"{error} (a broken golive install? reinstall it)") from None
+
+
 PoliciesOpt = Annotated[
     Path, typer.Option("--policies", "-p", help="Folder of Rego policies (policies/<area>/<rule>).")
 ]
@@ -94,10 +102,13 @@ def check_command(
     if output_format not in FORMATS:
         raise fail(f"--format: expected one of {', '.join(FORMATS)}, got {output_format!r}")
     now = parse_now(at)
+    schemas = load_schemas()
     policy_set = load_policy_set(policies, engine, opa_url)
     try:
         # The embedded engine evaluates without the GIL: one thread per core uses them all.
-        run = check(paths, contracts or [], policy_set, now, parallelism=os.cpu_count() or 1)
+        run = check(
+            paths, contracts or [], policy_set, now, schemas, parallelism=os.cpu_count() or 1
+        )
     finally:
         policy_set.engine.close()
     if output_format == "text":
@@ -145,7 +156,7 @@ def policy_test_command(
         raise fail(f"--runner: expected embedded or opa, got {runner!r}")
     policy_set = load_policy_set(directory, "embedded", None)
     try:
-        samples = check_samples(directory, policy_set, datetime.now(UTC))
+        samples = check_samples(directory, policy_set, datetime.now(UTC), load_schemas())
     finally:
         policy_set.engine.close()
     for s in samples:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from controller.check.report import CheckRun
 from controller.check.run import check
+from controller.check.schema import SchemaSet
 from controller.engine.verdict import PolicySet
 
 
@@ -24,14 +25,16 @@ def policy_id_of(rule_dir: Path, root: Path) -> str:
     return "golive." + ".".join(rule_dir.relative_to(root).parts)
 
 
-def check_samples(root: Path, policy_set: PolicySet, now: datetime) -> list[SampleResult]:
+def check_samples(
+    root: Path, policy_set: PolicySet, now: datetime, schemas: SchemaSet
+) -> list[SampleResult]:
     results = []
     for samples in sorted(root.rglob("samples")):
         rule_dir = samples.parent
         policy = policy_id_of(rule_dir, root)
         for expected in ("allowed", "disallowed"):
             for path in sorted((samples / expected).glob("*.y*ml")):
-                run = check([str(path)], [], policy_set, now)
+                run = check([str(path)], [], policy_set, now, schemas)
                 results.append(judge(str(path), expected, policy, run))
     return results
 

@@ -15,7 +15,14 @@ import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
-DEFAULT_CRDS = Path(__file__).resolve().parents[2] / "crds"
+from controller.bundled import CRDS
+
+# Every kind golive reads: a missing schema must stop `golive check`, never pass it silently.
+KINDS = ("AgentContract", "AgentDeployment", "AgentException")
+
+
+class SchemaError(Exception):
+    """The CRD schemas cannot be read; the message says which and where from."""
 
 
 def _path(error: ValidationError) -> str:
@@ -28,8 +35,11 @@ def _path(error: ValidationError) -> str:
 class SchemaSet:
     """kind -> validator for the served version, from the CRD files in a folder."""
 
-    def __init__(self, crd_dir: Path = DEFAULT_CRDS) -> None:
+    def __init__(self, crd_dir: Path = CRDS) -> None:
+        """Raises SchemaError when the folder or a kind's CRD is missing or unreadable."""
         self.validators: dict[str, Draft202012Validator] = {}
+        if not crd_dir.is_dir():
+            raise SchemaError(f"the CRD schemas are missing: {crd_dir} is not a folder")
         for path in sorted(crd_dir.glob("*.yaml")):
             for crd in yaml.safe_load_all(path.read_text()):
                 if not crd or crd.get("kind") != "CustomResourceDefinition":
@@ -41,6 +51,12 @@ class SchemaSet:
                         self.validators[kind] = Draft202012Validator(
                             schema, format_checker=FormatChecker()
                         )
+        missing = [kind for kind in KINDS if kind not in self.validators]
+        if missing:
+            raise SchemaError(
+                f"the CRD schemas in {crd_dir} lack {', '.join(missing)}; golive check will not "
+                "decide without them"
+            )
 
     def errors(self, obj: dict[str, Any]) -> Iterator[str]:
         validator = self.validators.get(str(obj.get("kind")))

@@ -92,3 +92,21 @@ def test_installed_golive_checks_manifests_outside_the_checkout(
     assert not where[0].startswith(str(REPO)) and Path(where[0]).is_file()
     versions = (REPO / "scripts" / "versions.env").read_text()
     assert f"OPA_VERSION=v{where[1]}" in versions
+
+
+def test_installed_golive_validates_against_the_shipped_crd_schemas(
+    installed: Path, tmp_path: Path
+) -> None:
+    # Found in review: outside the checkout the schemas were looked up relative to the package
+    # and a missing folder read as "no schemas", so a malformed manifest passed unchecked.
+    manifest = (REPO / "examples" / "invoice-triage.yaml").read_text()
+    assert "replicas: 2" in manifest
+    (tmp_path / "bad.yaml").write_text(manifest.replace("replicas: 2", 'replicas: "two"'))
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env["PATH"] = f"{installed}:/usr/bin:/bin"
+    done = subprocess.run(
+        [installed / "golive", "check", "bad.yaml", "--policies", REPO / "policies"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "spec.replicas" in done.stdout + done.stderr

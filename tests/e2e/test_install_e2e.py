@@ -39,8 +39,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = root / "source"
     tracked = run("git", "ls-files", "-z", cwd=REPO).split("\0")
     for name in filter(None, tracked):
-        if (REPO / name).is_file():
-            (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        if (REPO / name).is_symlink():  # controller/bundled/ links to crds/ and policies/
+            (source / name).symlink_to(os.readlink(REPO / name))
+        elif (REPO / name).is_file():
             shutil.copy2(REPO / name, source / name)
     wheels = root / "wheels"
     run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", wheels, source, cwd=root)

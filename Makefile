@@ -22,7 +22,7 @@ $(VENV)/.stamp: pyproject.toml constraints.txt setup.py libopa/go.mod libopa/go.
 
 venv: $(VENV)/.stamp  ## create .venv with the pinned Python dependencies
 
-tools:  ## build the pinned kube-apiserver, kubectl, etcd, opa, helm into ~/.cache/golive/bin
+tools:  ## build the pinned kube-apiserver, kubectl, etcd, opa, helm, hey into ~/.cache/golive/bin
 	bash scripts/tools.sh
 
 lint: venv tools  ## ruff, mypy, import contracts, opa check/fmt

@@ -49,7 +49,8 @@ def environment() -> dict[str, Any]:
     import subprocess
     from importlib.metadata import version
 
-    from tests.harness.controlplane import tool_bin_dir
+    from controller.engine import libopa
+    from tests.harness.controlplane import REPO, tool_bin_dir
 
     cpu = next(
         (
@@ -61,6 +62,11 @@ def environment() -> dict[str, Any]:
     )
     mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
     bins = tool_bin_dir(["opa"])
+    pinned = dict(
+        line.split("=", 1)
+        for line in (REPO / "scripts" / "versions.env").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
 
     def tool_version(argv: list[str]) -> str:
         try:
@@ -76,11 +82,12 @@ def environment() -> dict[str, Any]:
         "cpu": cpu,
         "loadavg_at_start": list(os.getloadavg()),
         "python": platform.python_version(),
-        "regopy": version("regopy"),
+        "embedded_engine": f"libopa (OPA {libopa.version()} in-process)",
         "kubernetes_client": version("kubernetes"),
         "kopf": version("kopf"),
         "opa": tool_version([str(bins / "opa"), "version"]),
         "kube_apiserver": tool_version([str(bins / "kube-apiserver"), "--version"]),
+        "hey": pinned.get("HEY_VERSION", "?"),  # no version flag; tools.sh checks its build info
         "goal": "context only",
         "met": None,
     }

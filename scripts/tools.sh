@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Build the pinned control-plane binaries (kube-apiserver, kubectl, etcd, opa, helm) from Go
-# modules into a cache outside the repo. No docker, no prebuilt downloads: only the Go module
-# proxy. A warm cache costs one version check per tool.
+# Build the pinned control-plane binaries (kube-apiserver, kubectl, etcd, opa, helm) and the
+# benchmarks' HTTP load generator (hey) from Go modules into a cache outside the repo. No docker,
+# no prebuilt downloads: only the Go module proxy. A warm cache costs one version check per tool.
 #
 #   scripts/tools.sh            build what is missing, print the bin directory
 #   scripts/tools.sh --path     print the bin directory only (no build)
@@ -65,6 +65,10 @@ check() {
     etcd) out="$("$file" --version 2>&1)" ;;
     opa) out="$("$file" version 2>&1)" ;;
     helm) out="$("$file" version --short 2>&1)" ;;
+    hey)
+      # No version flag: it must run (-h prints its usage); its version is in the build info.
+      out="$("$file" -h 2>&1)"; grep -q "Usage: hey" <<<"$out" || fail "hey: '-h' failed: $out"
+      out="$(go version -m "$file" 2>&1 | awk '$1 ~ /^(mod|dep)$/ && $2 == "github.com/rakyll/hey" {print $3}')" ;;
   esac || fail "$tool: version check failed: $out"
   grep -q -- "${want#v}" <<<"$out" || fail "$tool: built binary reports '$out', expected $want"
 }
@@ -105,7 +109,8 @@ build_one() {
     etcd) ver="$ETCD_VERSION" ;;
     opa) ver="$OPA_VERSION" ;;
     helm) ver="$HELM_VERSION" ;;
-    *) fail "unknown tool '$tool' (known: kube-apiserver kubectl etcd opa helm)" ;;
+    hey) ver="$HEY_VERSION" ;;
+    *) fail "unknown tool '$tool' (known: kube-apiserver kubectl etcd opa helm hey)" ;;
   esac
   local out="$bin/$tool-$ver"
   if [[ -x "$out" ]]; then
@@ -136,6 +141,12 @@ build_one() {
         (cd "$dir" && go mod tidy >&2 2>&1) || fail "helm: go mod tidy failed in $dir"; touch "$dir/.ready"; }
       go_build helm "$ver" "$dir" helm.sh/helm/v3/cmd/helm \
         "-X helm.sh/helm/v3/internal/version.version=$ver" ;;
+    hey)
+      dir="$work/hey-$ver"
+      [[ -f "$dir/.ready" ]] || {
+        wrapper_module "$dir" github.com/rakyll/hey "$ver" github.com/rakyll/hey
+        (cd "$dir" && go mod tidy >&2 2>&1) || fail "hey: go mod tidy failed in $dir"; touch "$dir/.ready"; }
+      go_build hey "$ver" "$dir" github.com/rakyll/hey ;;
   esac
   check "$tool" "$out" "$ver"
   ln -sfn "$tool-$ver" "$bin/$tool"
@@ -143,7 +154,7 @@ build_one() {
 }
 
 tools=("$@")
-[[ ${#tools[@]} -gt 0 ]] || tools=(etcd kube-apiserver kubectl opa helm)
+[[ ${#tools[@]} -gt 0 ]] || tools=(etcd kube-apiserver kubectl opa helm hey)
 start=$SECONDS
 for t in "${tools[@]}"; do build_one "$t"; done
 log "all tools ready in $bin ($((SECONDS - start)) s)"

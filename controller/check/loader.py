@@ -10,8 +10,8 @@ from typing import Any
 
 import yaml
 
-GROUP = "golive.dev"
-KINDS = ("AgentDeployment", "AgentContract", "AgentException")
+from controller.domain.api import GROUP, KINDS
+
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 # libyaml's parser when PyYAML was built with it: ~6x faster on large repositories (bench).
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-GROUP = "golive.dev"
-VERSION = "v1alpha1"
-API_VERSION = f"{GROUP}/{VERSION}"
+from controller.domain.api import API_VERSION
 
 # Money is a decimal string in the API (design.md): floats would make budgets inexact.
 DECIMAL_STRING = re.compile(r"^[0-9]+(\.[0-9]+)?$")

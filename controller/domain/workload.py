@@ -5,12 +5,15 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-API_VERSION = "golive.dev/v1alpha1"
-KIND = "AgentDeployment"
-FIELD_MANAGER = "golive"
-AGENT_LABEL = "golive.dev/agent"
-ADMITTED_GENERATION = "golive.dev/admitted-generation"
-POLICY_DIGEST = "golive.dev/policy-digest"
+from controller.domain.api import (
+    ADMITTED_GENERATION,
+    AGENT_KIND,
+    AGENT_LABEL,
+    API_VERSION,
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
+    POLICY_DIGEST,
+)
 
 
 def selector_labels(agent_name: str) -> dict[str, str]:
@@ -23,7 +26,7 @@ def recommended_labels(agent_name: str) -> dict[str, str]:
         "app.kubernetes.io/name": agent_name,
         "app.kubernetes.io/instance": agent_name,
         "app.kubernetes.io/component": "agent",
-        "app.kubernetes.io/managed-by": "golive",
+        MANAGED_BY_LABEL: MANAGED_BY,
         **selector_labels(agent_name),
     }
 
@@ -32,7 +35,7 @@ def owner_reference(agent: dict[str, Any]) -> dict[str, Any]:
     meta = agent["metadata"]
     return {
         "apiVersion": API_VERSION,
-        "kind": KIND,
+        "kind": AGENT_KIND,
         "name": meta["name"],
         "uid": meta["uid"],
         "controller": True,

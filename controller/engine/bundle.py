@@ -17,7 +17,7 @@ from typing import Any
 
 from controller.domain.contract import resolve_contract
 from controller.domain.decision import RawViolation
-from controller.domain.model import API_VERSION
+from controller.domain.api import API_VERSION
 from controller.domain.policy_input import Operation, PolicyContext, build_policy_input
 from controller.domain.policy_metadata import (
     ModuleSummary,

@@ -15,9 +15,8 @@ from typing import Any
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-GROUP, VERSION = "golive.dev", "v1alpha1"
-AGENTS = "agentdeployments"
-FIELD_MANAGER = "golive"
+from controller.domain.api import AGENTS, API_VERSION, FIELD_MANAGER, GROUP, VERSION
+
 COMPONENT = "golive-operator"
 
 log = logging.getLogger("golive.k8s")
@@ -90,7 +89,7 @@ class KubeIO:
                 generate_name=f"{meta['name']}.", namespace=meta["namespace"]
             ),
             involved_object=client.V1ObjectReference(
-                api_version=f"{GROUP}/{VERSION}",
+                api_version=API_VERSION,
                 kind="AgentDeployment",
                 name=meta["name"],
                 namespace=meta["namespace"],

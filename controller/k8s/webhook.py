@@ -12,12 +12,12 @@ from typing import Any
 
 from kubernetes import client
 
-from controller.k8s.api import FIELD_MANAGER, GROUP, VERSION
+from controller.domain.api import AGENTS, FIELD_MANAGER, GROUP, VERSION
 
 log = logging.getLogger("golive.k8s")
 
 CONFIG_NAME = "golive"
-WEBHOOK_NAME = "agentdeployments.golive.dev"
+WEBHOOK_NAME = f"{AGENTS}.{GROUP}"
 WEBHOOK_PATH = "/validate"
 FAILURE_POLICIES = ("Fail", "Ignore")
 DEFAULT_TIMEOUT_SECONDS = 5
@@ -81,7 +81,7 @@ def webhook_configuration(
                         "apiGroups": [GROUP],
                         "apiVersions": [VERSION],
                         "operations": ["CREATE", "UPDATE"],
-                        "resources": ["agentdeployments"],
+                        "resources": [AGENTS],
                         "scope": "Namespaced",
                     }
                 ],

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from controller.domain.api import AGENTS, GROUP, VERSION
 from controller.domain.decision import Decision, Reason, Result, Violation, unknown
 from controller.domain.policy_input import Operation, PolicyContext
 from controller.engine.verdict import PolicySet, decide_agent
@@ -183,7 +184,7 @@ def review(
 # --- the AdmissionReview envelope ---------------------------------------------------------------
 
 REVIEW_API_VERSION = "admission.k8s.io/v1"
-AGENT_RESOURCE = {"group": "golive.dev", "version": "v1alpha1", "resource": "agentdeployments"}
+AGENT_RESOURCE = {"group": GROUP, "version": VERSION, "resource": AGENTS}
 
 
 class BadReview(ValueError):
@@ -215,7 +216,7 @@ def check_review(data: object) -> tuple[str, str | None]:
         resource.get(k) != v for k, v in AGENT_RESOURCE.items()
     ):
         return uid, (
-            f"golive reviews only golive.dev/v1alpha1 agentdeployments, got resource "
+            f"golive reviews only {GROUP}/{VERSION} {AGENTS}, got resource "
             f"{dict(resource) if isinstance(resource, Mapping) else resource!r}"
         )
     if request.get("subResource"):

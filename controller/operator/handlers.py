@@ -1,7 +1,9 @@
 """kopf handlers: they only translate watch events into cache updates and queued keys.
 
-They are coroutines on purpose: kopf runs plain functions in a thread pool, and these touch
-asyncio objects (the work queue, the policy-reload event) that are only safe on the loop.
+They are registered in a registry made per operator (`build_registry`) and reach the operator's
+live objects through kopf's `memo` (the Runtime), so two operators can run in one process. They
+are coroutines on purpose: kopf runs plain functions in a thread pool, and these touch asyncio
+objects (the work queue, the policy-reload event) that are only safe on the loop.
 """
 
 from __future__ import annotations
@@ -10,18 +12,29 @@ from typing import Any
 
 import kopf
 
+from controller.domain.api import (
+    AGENTS,
+    CONTRACTS,
+    EXCEPTIONS,
+    GROUP,
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
+    POLICY_LABEL,
+    VERSION,
+)
 from controller.k8s.api import bearer_token
 from controller.operator.cache import key_of
-from controller.operator.policies import POLICY_LABEL
-from controller.operator.runtime import runtime
-
-GROUP, VERSION = "golive.dev", "v1alpha1"
+from controller.operator.runtime import Runtime
 
 
-@kopf.on.login()
-def login(**_: Any) -> kopf.ConnectionInfo:
+def runtime_of(memo: kopf.Memo) -> Runtime:
+    rt: Runtime = memo.runtime
+    return rt
+
+
+async def login(memo: kopf.Memo, **_: Any) -> kopf.ConnectionInfo:
     """kopf uses the same credentials as golive's own client (--kubeconfig or in-cluster)."""
-    configuration = runtime().reconciler.kube.api_client.configuration
+    configuration = runtime_of(memo).reconciler.kube.api_client.configuration
     scheme, token = bearer_token(configuration)
     return kopf.ConnectionInfo(
         server=configuration.host,
@@ -38,9 +51,8 @@ def _deleted(event: kopf.RawEvent) -> bool:
     return event.get("type") == "DELETED"
 
 
-@kopf.on.event(GROUP, VERSION, "agentdeployments")
-async def agent_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
-    rt = runtime()
+async def agent_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    rt = runtime_of(memo)
     obj = dict(body)
     key = rt.state.put(rt.state.agents, obj, _deleted(event))
     if not _deleted(event) and rt.reconciler.is_own_write(key, obj):
@@ -48,17 +60,15 @@ async def agent_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
     rt.reconciler.queue.add(key)
 
 
-@kopf.on.event(GROUP, VERSION, "agentcontracts")
-async def contract_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
-    rt = runtime()
+async def contract_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    rt = runtime_of(memo)
     namespace, name = rt.state.put(rt.state.contracts, dict(body), _deleted(event))
     for key in rt.state.agents_using_contract(namespace, name):
         rt.reconciler.queue.add(key)
 
 
-@kopf.on.event(GROUP, VERSION, "agentexceptions")
-async def exception_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
-    rt = runtime()
+async def exception_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    rt = runtime_of(memo)
     namespace, name = key_of(dict(body))
     before = rt.state.exceptions.get(namespace, {}).get(name)
     rt.state.put_exception(dict(body), _deleted(event))
@@ -70,16 +80,16 @@ async def exception_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> No
         rt.reconciler.queue.add(key)
 
 
-@kopf.on.event("apps", "v1", "deployments", labels={"app.kubernetes.io/managed-by": "golive"})
-async def deployment_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
-    rt = runtime()
+async def deployment_event(
+    event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any
+) -> None:
+    rt = runtime_of(memo)
     key = rt.state.put(rt.state.deployments, dict(body), _deleted(event))
     rt.reconciler.queue.add(key)  # Ready follows the Deployment's availability
 
 
-@kopf.on.event("", "v1", "namespaces")
-async def namespace_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
-    rt = runtime()
+async def namespace_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    rt = runtime_of(memo)
     name = body.get("metadata", {}).get("name", "")
     if _deleted(event):
         rt.state.namespace_labels.pop(name, None)
@@ -87,12 +97,29 @@ async def namespace_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> No
         rt.state.namespace_labels[name] = dict(body.get("metadata", {}).get("labels") or {})
 
 
-@kopf.on.event("", "v1", "configmaps", labels={POLICY_LABEL: kopf.PRESENT})
-async def policy_configmap_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
-    rt = runtime()
+async def policy_configmap_event(
+    event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any
+) -> None:
+    rt = runtime_of(memo)
     namespace, name = key_of(dict(body))
     if rt.policies.namespace != namespace:
         return
     data = None if _deleted(event) else dict(body.get("data") or {})
     if rt.policies.set_configmap(name, data):
         rt.request_policy_reload()
+
+
+def build_registry() -> kopf.OperatorRegistry:
+    """A registry of golive's handlers, for one operator (kopf.operator(registry=...))."""
+    registry = kopf.OperatorRegistry()
+    kopf.on.login(registry=registry)(login)
+    on_event = kopf.on.event
+    on_event(GROUP, VERSION, AGENTS, registry=registry)(agent_event)
+    on_event(GROUP, VERSION, CONTRACTS, registry=registry)(contract_event)
+    on_event(GROUP, VERSION, EXCEPTIONS, registry=registry)(exception_event)
+    owned = {MANAGED_BY_LABEL: MANAGED_BY}
+    on_event("apps", "v1", "deployments", labels=owned, registry=registry)(deployment_event)
+    on_event("", "v1", "namespaces", registry=registry)(namespace_event)
+    policy_maps = {POLICY_LABEL: kopf.PRESENT}
+    on_event("", "v1", "configmaps", labels=policy_maps, registry=registry)(policy_configmap_event)
+    return registry

@@ -20,9 +20,10 @@ from controller.k8s.api import KubeIO, make_api_client
 from controller.k8s.lease import LeaseConfig, LeaseElector
 from controller.k8s.webhook import DEFAULT_TIMEOUT_SECONDS, register, webhook_configuration
 from controller.operator.cache import ClusterState
+from controller.operator.handlers import build_registry
 from controller.operator.policies import PolicyManager
 from controller.operator.reconciler import Reconciler
-from controller.operator.runtime import Runtime, install
+from controller.operator.runtime import Runtime
 
 log = logging.getLogger("golive.operator")
 
@@ -59,13 +60,9 @@ class OperatorOptions:
         return self.policy_namespace or os.environ.get("POD_NAMESPACE") or "golive-system"
 
 
-# Set by operate() before kopf starts; the startup handler hands it to kopf.
-_webhook_server: Any = None
-
-
 def make_webhook_server(options: OperatorOptions, kube: KubeIO) -> Any:
     """kopf's HTTPS server (wrapped, see webhook.py) with the mounted or a self-signed cert."""
-    from controller.operator.webhook import GoliveWebhookServer, install_handler
+    from controller.operator.webhook import GoliveWebhookServer
 
     if options.webhook_cert_dir is not None:
         files = certs.mounted(options.webhook_cert_dir)
@@ -94,7 +91,6 @@ def make_webhook_server(options: OperatorOptions, kube: KubeIO) -> Any:
                 log.warning("registering the webhook failed (%s); retrying", error)
                 await asyncio.sleep(1 + attempt)
 
-    install_handler()
     return GoliveWebhookServer(
         addr=options.webhook_addr,
         port=options.webhook_port,
@@ -107,9 +103,11 @@ def make_webhook_server(options: OperatorOptions, kube: KubeIO) -> Any:
 
 
 async def operate(options: OperatorOptions, stop: asyncio.Event | None = None) -> None:
-    """Run until `stop` is set (or forever): kopf's watches, the workers, the policy loader."""
-    import controller.operator.handlers  # noqa: F401  (registers the kopf handlers)
+    """Run until `stop` is set (or forever): kopf's watches, the workers, the policy loader.
 
+    Everything this operator uses is made here and handed to kopf (registry, settings, memo):
+    no module globals, so two operators can run in one process.
+    """
     # Reconcile workers run engine calls and API writes in threads: give each its own, the
     # default pool (cores + 4) would queue them behind each other.
     asyncio.get_running_loop().set_default_executor(
@@ -137,9 +135,15 @@ async def operate(options: OperatorOptions, stop: asyncio.Event | None = None) -
             ),
             identity=f"{socket.gethostname()}-{os.getpid()}",
         )
-    install(rt)
-    global _webhook_server
-    _webhook_server = make_webhook_server(options, kube) if options.webhook_port else None
+    registry = build_registry()
+    settings = operator_settings()
+    if options.webhook_port:
+        from controller.operator.webhook import register_validation
+
+        register_validation(registry)
+        # kopf serves it; settings.admission.managed stays None: golive registers its own
+        # configuration (see webhook.py).
+        settings.admission.server = make_webhook_server(options, kube)
     tasks = [
         asyncio.create_task(rt.policy_loader(), name="policy-loader"),
         asyncio.create_task(rt.auditor(), name="auditor"),
@@ -150,6 +154,9 @@ async def operate(options: OperatorOptions, stop: asyncio.Event | None = None) -
     stop_flag = stop or asyncio.Event()
     try:
         await kopf.operator(
+            registry=registry,
+            settings=settings,
+            memo=kopf.Memo(runtime=rt),
             clusterwide=True,
             standalone=True,
             stop_flag=stop_flag,
@@ -166,17 +173,14 @@ async def operate(options: OperatorOptions, stop: asyncio.Event | None = None) -
         await asyncio.to_thread(policies.close)
 
 
-@kopf.on.startup()
-def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+def operator_settings() -> kopf.OperatorSettings:
+    settings = kopf.OperatorSettings()
     # Level-triggered: golive keeps no handler progress on objects (no annotations, no
     # finalizers), so Argo CD sees no drift and namespace deletion is never blocked.
     settings.posting.enabled = False
     settings.watching.server_timeout = 300
     settings.networking.request_timeout = 30
-    # The admission webhook, when enabled: kopf serves it (settings.admission.managed stays
-    # None: golive registers its own configuration, see webhook.py).
-    if _webhook_server is not None:
-        settings.admission.server = _webhook_server
+    return settings
 
 
 def run(options: OperatorOptions) -> None:

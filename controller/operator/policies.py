@@ -21,7 +21,6 @@ from controller.engine.factory import make_engine
 from controller.engine.protocol import EngineUnavailable, PolicyError
 from controller.engine.verdict import PolicySet
 
-POLICY_LABEL = "golive.dev/policy"
 log = logging.getLogger("golive.policies")
 
 

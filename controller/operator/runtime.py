@@ -1,4 +1,5 @@
-"""The operator's one set of live objects, shared by the kopf handlers and the workers."""
+"""The operator's one set of live objects, shared by the kopf handlers (through kopf's memo)
+and the workers."""
 
 from __future__ import annotations
 
@@ -86,17 +87,3 @@ class Runtime:
         while True:
             metrics.QUEUE_DEPTH.set(len(self.reconciler.queue))
             await asyncio.sleep(1)
-
-
-_RUNTIME: Runtime | None = None
-
-
-def install(rt: Runtime) -> None:
-    global _RUNTIME
-    _RUNTIME = rt
-
-
-def runtime() -> Runtime:
-    if _RUNTIME is None:
-        raise RuntimeError("the operator runtime is not installed")
-    return _RUNTIME

@@ -31,6 +31,7 @@ from typing import Any
 import aiohttp.web
 import kopf
 
+from controller.domain.api import AGENTS, GROUP, VERSION
 from controller.k8s.webhook import WEBHOOK_PATH
 from controller.operator import metrics
 from controller.operator.admission import (
@@ -40,11 +41,10 @@ from controller.operator.admission import (
     deny_response,
     review,
 )
-from controller.operator.runtime import Runtime, runtime
+from controller.operator.runtime import Runtime
 
 log = logging.getLogger("golive.webhook")
 
-GROUP, VERSION, PLURAL = "golive.dev", "v1alpha1", "agentdeployments"
 HANDLER_ID = WEBHOOK_PATH.strip("/")  # kopf serves handler <id> at POST /<id>
 
 OnReady = Callable[[str], Awaitable[None]]
@@ -84,29 +84,24 @@ def _record(verdict: AdmissionVerdict, engine: str, started: float) -> None:
 
 
 async def validate_agent(
-    *, body: kopf.Body, dryrun: bool, warnings: list[str], **kwargs: Any
+    *, body: kopf.Body, dryrun: bool, warnings: list[str], memo: kopf.Memo, **kwargs: Any
 ) -> None:
     """The kopf handler: thin. No events, no writes: the webhook's sideEffects is None."""
+    rt: Runtime = memo.runtime
     verdict: AdmissionVerdict = await asyncio.to_thread(
-        review_with, runtime(), dict(body), str(kwargs.get("operation") or ""), bool(dryrun)
+        review_with, rt, dict(body), str(kwargs.get("operation") or ""), bool(dryrun)
     )
     warnings.extend(verdict.warnings)
     if not verdict.allowed:
         raise kopf.AdmissionError(verdict.message, code=verdict.code)
 
 
-_installed = False
-
-
-def install_handler() -> None:
-    """Register the handler in kopf's default registry (once; only when the webhook is on,
-    because kopf refuses to start with admission handlers and no admission server)."""
-    global _installed
-    if not _installed:
-        kopf.on.validate(GROUP, VERSION, PLURAL, id=HANDLER_ID, operations=["CREATE", "UPDATE"])(
-            validate_agent
-        )
-        _installed = True
+def register_validation(registry: kopf.OperatorRegistry) -> None:
+    """Add the admission handler to an operator's registry (only when the webhook is on:
+    kopf refuses to start with admission handlers and no admission server)."""
+    kopf.on.validate(
+        GROUP, VERSION, AGENTS, id=HANDLER_ID, operations=["CREATE", "UPDATE"], registry=registry
+    )(validate_agent)
 
 
 class GoliveWebhookServer(kopf.WebhookServer):

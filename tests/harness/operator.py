@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from controller.domain.api import POLICY_LABEL
 from tests.harness.controlplane import REPO, ControlPlane, ManagedProcess, free_port, wait_until
-
-POLICY_LABEL = "golive.dev/policy"
 
 
 def policy_configmap(name: str, namespace: str, data: dict[str, str]) -> dict[str, object]:

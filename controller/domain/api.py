@@ -1,0 +1,31 @@
+"""golive's API facts, written once: group, version, kinds, resources, labels and annotations.
+
+The CRDs in crds/ are the contract; these names must match them (tests/unit/test_crds.py reads
+both).
+"""
+
+from __future__ import annotations
+
+GROUP = "golive.dev"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+
+AGENT_KIND = "AgentDeployment"
+CONTRACT_KIND = "AgentContract"
+EXCEPTION_KIND = "AgentException"
+KINDS = (AGENT_KIND, CONTRACT_KIND, EXCEPTION_KIND)
+
+AGENTS = "agentdeployments"
+CONTRACTS = "agentcontracts"
+EXCEPTIONS = "agentexceptions"
+
+# Server-side apply field manager of what golive writes.
+FIELD_MANAGER = "golive"
+# On owned Deployments: which agent, which generation was admitted, under which policies.
+AGENT_LABEL = f"{GROUP}/agent"
+ADMITTED_GENERATION = f"{GROUP}/admitted-generation"
+POLICY_DIGEST = f"{GROUP}/policy-digest"
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY = "golive"  # on owned Deployments (the operator's watch selects them by it)
+# ConfigMaps with this label in the policy namespace hold the Rego library.
+POLICY_LABEL = f"{GROUP}/policy"

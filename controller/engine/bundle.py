@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from controller.domain.api import API_VERSION
 from controller.domain.contract import resolve_contract
 from controller.domain.decision import RawViolation
-from controller.domain.api import API_VERSION
 from controller.domain.policy_input import Operation, PolicyContext, build_policy_input
 from controller.domain.policy_metadata import (
     ModuleSummary,

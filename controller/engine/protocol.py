@@ -1,5 +1,5 @@
 """The one interface every policy engine keeps: embedded (OPA in-process), remote (OPA
-server), and the fake the unit tests use.
+server); the unit tests add a fake (tests/unit/fake_engine.py).
 
 Thread safety: the operator and the webhook call `evaluate` through `asyncio.to_thread`, so
 several threads may call it at once; every implementation must be safe for that (a lock is
@@ -32,7 +32,7 @@ class PolicyError(EngineError):
 
 
 class Engine(Protocol):
-    name: str  # "embedded" | "remote" | "fake": shown in status.policy.engine
+    name: str  # "embedded" | "remote": shown in status.policy.engine
     digest: str  # "sha256:..." of the loaded bundle: shown in status.policy.digest
 
     def evaluate(self, policy_input: Mapping[str, Any]) -> list[RawViolation]:

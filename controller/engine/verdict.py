@@ -1,4 +1,4 @@
-"""The one decision function: webhook, reconcile and `golive check` all call `decide_agent`.
+"""The one decision path: webhook, reconcile and `golive check` all call `decide_agent`.
 
 It takes the objects as the API server (or a file) holds them, so every caller shows Rego the
 same input for the same objects; only `context.operation` and whether the contract lookup is
@@ -13,13 +13,13 @@ from datetime import datetime
 from typing import Any
 
 from controller.domain.contract import resolve_contract
-from controller.domain.decision import Decision
+from controller.domain.decision import Decision, Reason, decide, unknown
 from controller.domain.exceptions import active_exceptions
 from controller.domain.model import AgentException, SpecError, parse_agent_exception
 from controller.domain.policy_input import PolicyContext, build_policy_input
+from controller.domain.policy_metadata import PolicyInfo
 from controller.engine.bundle import PolicyBundle
-from controller.engine.gate import evaluate_decision
-from controller.engine.protocol import Engine
+from controller.engine.protocol import Engine, EngineError, EngineUnavailable, PolicyError
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,31 @@ class PolicySet:
 
     engine: Engine
     bundle: PolicyBundle
+
+    @property
+    def usable(self) -> bool:
+        return not isinstance(self.engine, UnusableEngine)
+
+
+class UnusableEngine:
+    """What decides while no policies can be loaded (a broken module, an unreachable OPA, not
+    loaded yet): every evaluation raises the recorded failure, so every decision is Unknown with
+    its reason, never an admit."""
+
+    def __init__(self, name: str, failure: EngineError) -> None:
+        self.name = name
+        self.digest = ""  # no policies: status shows no digest
+        self.failure = failure
+
+    def evaluate(self, policy_input: Mapping[str, Any]) -> list[Any]:
+        raise self.failure
+
+    def close(self) -> None:
+        pass
+
+
+def unusable_policy_set(engine_kind: str, failure: EngineError) -> PolicySet:
+    return PolicySet(UnusableEngine(engine_kind, failure), PolicyBundle({}, {}, ""))
 
 
 def contract_name(agent: Mapping[str, Any]) -> str | None:
@@ -54,6 +79,29 @@ def parse_exceptions(objects: Iterable[Mapping[str, Any]]) -> list[AgentExceptio
         except SpecError:
             continue
     return parsed
+
+
+def evaluate_decision(
+    engine: Engine,
+    policies: Mapping[str, PolicyInfo],
+    policy_input: Mapping[str, Any],
+    active_exceptions: Iterable[AgentException],
+) -> Decision:
+    """Evaluate and decide. Engine failures become `unknown` decisions, never admits.
+
+    policies: `bundle.policies` of the bundle the engine was loaded with.
+    active_exceptions: the same list that was handed to `build_policy_input`.
+    """
+    cost = policy_input.get("cost")
+    cost_block = cost if isinstance(cost, Mapping) else None
+    name, digest = engine.name, engine.digest
+    try:
+        raw = engine.evaluate(policy_input)
+    except EngineUnavailable as error:
+        return unknown(Reason.ENGINE_UNAVAILABLE, str(error), name, digest, cost_block)
+    except PolicyError as error:
+        return unknown(Reason.POLICY_ERROR, str(error), name, digest, cost_block)
+    return decide(raw, policies, active_exceptions, name, digest, cost_block)
 
 
 def decide_agent(

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from controller.domain.api import AGENTS, GROUP, VERSION
-from controller.domain.decision import Decision, Reason, Result, Violation, unknown
+from controller.domain.decision import Decision, Result, Violation
 from controller.domain.policy_input import Operation, PolicyContext
 from controller.engine.verdict import PolicySet, decide_agent
 
@@ -96,18 +96,15 @@ def review(
     operation: str,
     *,
     dry_run: bool,
-    policy_set: PolicySet | None,
+    policy_set: PolicySet,
     exceptions: Iterable[Mapping[str, Any]],
     namespace_labels: Mapping[str, str],
     now: datetime,
-    failure: tuple[Reason, str] | None = None,
-    engine_kind: str = "embedded",
 ) -> AdmissionVerdict:
     """Decide one admission request (blocking: evaluates the policies; call it in a thread).
 
     agent: request.object, the AgentDeployment as the API server is about to store it.
-    policy_set: the operator's current policies, or None when none are usable (then `failure`
-        is (reason, message) and the verdict is a denial).
+    policy_set: the operator's current policies (an unusable set denies: Unknown).
     dry_run: request.dryRun. The verdict is the same; the flag is returned so the caller can
         keep dry runs out of side effects.
     """
@@ -134,16 +131,6 @@ def review(
             False,
             f"golive denied {name}: [golive.spec] {problem}",
             code=CODE_BAD_REQUEST,
-            dry_run=dry_run,
-        )
-    if policy_set is None:
-        reason, message = failure or (Reason.POLICY_ERROR, "no policies loaded")
-        decision = unknown(reason, message, engine_kind, "")  # type: ignore[arg-type]
-        return AdmissionVerdict(
-            False,
-            undecided_message(name, decision),
-            code=CODE_UNDECIDED,
-            decision=decision,
             dry_run=dry_run,
         )
     try:

@@ -2,8 +2,9 @@
 
 Policies come from a folder (`--policies`) or, GitOps-style, from ConfigMaps labelled
 `golive.dev/policy` in one namespace (`--policy-namespace`): each `*.rego` key is a module.
-A set that cannot be loaded (a broken module, an unreachable OPA) leaves no engine in place:
-every decision is then Unknown, never an admit, until a good set loads.
+A set that cannot be loaded (a broken module, an unreachable OPA) is replaced by an unusable
+one whose engine raises the recorded failure: every decision is then Unknown, never an admit,
+until a good set loads. `current` is always a PolicySet.
 """
 
 from __future__ import annotations
@@ -11,23 +12,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from controller.domain.decision import Reason
 from controller.engine.bundle import bundle_from_modules, load_bundle_dir
 from controller.engine.factory import make_engine
-from controller.engine.protocol import EngineUnavailable, PolicyError
-from controller.engine.verdict import PolicySet
+from controller.engine.protocol import EngineError, EngineUnavailable, PolicyError
+from controller.engine.verdict import PolicySet, unusable_policy_set
 
 log = logging.getLogger("golive.policies")
-
-
-@dataclass(frozen=True)
-class PolicyFailure:
-    reason: Reason  # EngineUnavailable or PolicyError
-    message: str
 
 
 class PolicyManager:
@@ -47,15 +39,14 @@ class PolicyManager:
         self.directory = directory
         self.namespace = namespace
         self.configmaps: dict[str, Mapping[str, str]] = {}  # ConfigMap name -> data
-        self.current: PolicySet | None = None
-        self.failure: PolicyFailure | None = PolicyFailure(
-            Reason.POLICY_ERROR, "no policies loaded yet"
+        self.current: PolicySet = unusable_policy_set(
+            engine_kind, PolicyError("no policies loaded yet")
         )
         self._lock = threading.Lock()
 
     @property
     def digest(self) -> str:
-        return self.current.engine.digest if self.current else ""
+        return self.current.engine.digest
 
     def modules(self) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -83,34 +74,24 @@ class PolicyManager:
                     if self.directory is not None
                     else bundle_from_modules(self.modules())
                 )
-                if self.current is not None and self.current.bundle.digest == bundle.digest:
-                    self.failure = None
+                if self.current.usable and self.current.bundle.digest == bundle.digest:
                     return True
                 engine = make_engine(self.engine_kind, bundle, self.opa_url)
-            except PolicyError as error:
-                self._replace(None, PolicyFailure(Reason.POLICY_ERROR, str(error)))
+            except EngineError as error:
+                log.error("policies unusable (%s): %s", type(error).__name__, error)
+                self._replace(unusable_policy_set(self.engine_kind, error))
                 return False
-            except EngineUnavailable as error:
-                self._replace(None, PolicyFailure(Reason.ENGINE_UNAVAILABLE, str(error)))
-                return False
-            self._replace(PolicySet(engine, bundle), None)
+            self._replace(PolicySet(engine, bundle))
             log.info("policies loaded: %d modules, digest %s", len(bundle.modules), bundle.digest)
             return True
 
-    def _replace(self, new: PolicySet | None, failure: PolicyFailure | None) -> None:
-        old, self.current, self.failure = self.current, new, failure
-        if failure is not None:
-            log.error("policies unusable (%s): %s", failure.reason.value, failure.message)
-        if old is not None and old is not new:
+    def _replace(self, new: PolicySet) -> None:
+        old, self.current = self.current, new
+        if old is not new:
             old.engine.close()
 
     def close(self) -> None:
         with self._lock:
-            self._replace(None, PolicyFailure(Reason.ENGINE_UNAVAILABLE, "operator stopping"))
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "engine": self.engine_kind,
-            "digest": self.digest,
-            "failure": None if self.failure is None else self.failure.message,
-        }
+            self._replace(
+                unusable_policy_set(self.engine_kind, EngineUnavailable("operator stopping"))
+            )

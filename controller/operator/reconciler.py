@@ -12,7 +12,7 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
-from controller.domain.decision import Decision, Result, unknown
+from controller.domain.decision import Decision, Result
 from controller.domain.policy_input import Operation, PolicyContext
 from controller.domain.status import build_status, status_changed
 from controller.domain.workload import (
@@ -50,12 +50,7 @@ class Reconciler:
     def decide(self, agent: dict[str, Any], now: datetime) -> tuple[Decision, datetime | None]:
         """Blocking: evaluates the policies (call it in a thread)."""
         started = time.perf_counter()
-        current, failure = self.policies.current, self.policies.failure
-        if current is None:
-            assert failure is not None
-            reason = failure.reason
-            decision = unknown(reason, failure.message, self.policies.engine_kind, "")  # type: ignore[arg-type]
-            return decision, None
+        current = self.policies.current
         namespace = agent["metadata"]["namespace"]
         ref = ((agent.get("spec") or {}).get("contractRef") or {}).get("name")
         verdict = decide_agent(

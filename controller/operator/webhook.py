@@ -55,8 +55,7 @@ def review_with(rt: Runtime, agent: dict[str, Any], operation: str, dry_run: boo
     started = time.perf_counter()
     meta = agent.get("metadata")
     namespace = str(meta.get("namespace") or "") if isinstance(meta, dict) else ""
-    policies = rt.policies
-    current, failure = policies.current, policies.failure
+    current = rt.policies.current
     verdict = review(
         agent,
         operation,
@@ -65,10 +64,8 @@ def review_with(rt: Runtime, agent: dict[str, Any], operation: str, dry_run: boo
         exceptions=rt.state.namespace_exceptions(namespace),
         namespace_labels=rt.state.namespace_labels.get(namespace, {}),
         now=datetime.now(UTC),
-        failure=None if failure is None else (failure.reason, failure.message),
-        engine_kind=policies.engine_kind,
     )
-    _record(verdict, current.engine.name if current else policies.engine_kind, started)
+    _record(verdict, current.engine.name, started)
     return verdict
 
 

@@ -15,12 +15,11 @@ import aiohttp
 import pytest
 from cryptography import x509
 
-from controller.domain.decision import RawViolation, Reason
+from controller.domain.decision import RawViolation
 from controller.domain.policy_metadata import PolicyInfo
 from controller.engine.bundle import PolicyBundle
-from controller.engine.fake import FakeEngine
 from controller.engine.protocol import EngineUnavailable, PolicyError
-from controller.engine.verdict import PolicySet
+from controller.engine.verdict import PolicySet, unusable_policy_set
 from controller.k8s import certs
 from controller.k8s.webhook import webhook_configuration
 from controller.operator.admission import (
@@ -30,6 +29,7 @@ from controller.operator.admission import (
     review,
 )
 from controller.operator.webhook import GoliveWebhookServer
+from tests.unit.fake_engine import FakeEngine
 
 NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
 OWNER = "golive.ownership.single_owner"
@@ -165,11 +165,10 @@ def test_no_policies_loaded_denies() -> None:
         agent(),
         "CREATE",
         dry_run=False,
-        policy_set=None,
+        policy_set=unusable_policy_set("embedded", PolicyError("module broken.rego: parse error")),
         exceptions=[],
         namespace_labels={},
         now=NOW,
-        failure=(Reason.POLICY_ERROR, "module broken.rego: parse error"),
     )
     assert not verdict.allowed and "parse error" in verdict.message and verdict.code == 503
 

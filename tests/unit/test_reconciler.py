@@ -6,15 +6,15 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from controller.domain.decision import RawViolation, Reason
+from controller.domain.decision import RawViolation
 from controller.domain.policy_metadata import PolicyInfo
 from controller.engine.bundle import PolicyBundle
-from controller.engine.fake import FakeEngine
-from controller.engine.protocol import EngineUnavailable
-from controller.engine.verdict import PolicySet
+from controller.engine.protocol import EngineUnavailable, PolicyError
+from controller.engine.verdict import PolicySet, unusable_policy_set
 from controller.operator.cache import ClusterState
-from controller.operator.policies import PolicyFailure, PolicyManager
+from controller.operator.policies import PolicyManager
 from controller.operator.reconciler import Reconciler
+from tests.unit.fake_engine import FakeEngine
 
 KEY = ("ns", "bot")
 POLICY = "golive.ownership.single_owner"
@@ -63,7 +63,7 @@ def make(
     bundle = PolicyBundle(
         modules={}, policies={POLICY: info(enforcement)}, digest="sha256:" + "0" * 64
     )
-    policies.current, policies.failure = PolicySet(engine, bundle), None
+    policies.current = PolicySet(engine, bundle)
     return Reconciler(state, policies, kube), kube, state  # type: ignore[arg-type]
 
 
@@ -181,8 +181,9 @@ def test_deleted_agent_is_forgotten() -> None:
 
 def test_no_policies_loaded_is_unknown_policy_error() -> None:
     reconciler, kube, state = make(FakeEngine())
-    reconciler.policies.current = None
-    reconciler.policies.failure = PolicyFailure(Reason.POLICY_ERROR, "broken.rego:3: parse error")
+    reconciler.policies.current = unusable_policy_set(
+        "embedded", PolicyError("broken.rego:3: parse error")
+    )
 
     state.agents[KEY] = agent()
 

@@ -1,4 +1,4 @@
-"""A scripted engine for unit tests of the operator, the webhook and the CLI."""
+"""A scripted engine for the unit tests of the operator, the webhook and the decision path."""
 
 from __future__ import annotations
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from controller.domain.decision import RawViolation, Reason, Result
 from controller.domain.policy_metadata import PolicyInfo
-from controller.engine.fake import FakeEngine
-from controller.engine.gate import evaluate_decision
 from controller.engine.protocol import Engine, EngineUnavailable, PolicyError
+from controller.engine.verdict import evaluate_decision
+from tests.unit.fake_engine import FakeEngine
 
 POLICIES = {
     "golive.a.b": PolicyInfo("golive.a.b", "t", "", "deny", "high", "x", "golive.a.b", "m.rego")

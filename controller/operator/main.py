@@ -124,6 +124,7 @@ async def operate(options: OperatorOptions, stop: asyncio.Event | None = None) -
     )
     reconciler = Reconciler(state, policies, kube)
     rt = Runtime(state, policies, reconciler, audit_interval=options.audit_interval)
+    reconciler.leading = rt.leading  # fences every write, not only each queued key
     if options.leader_election_namespace:
         rt.elector = LeaseElector(
             kube.api_client,

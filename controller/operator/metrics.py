@@ -26,6 +26,13 @@ RECONCILE_ERRORS = Counter(
 DEPLOYMENT_WRITES = Counter(
     "golive_deployment_applies_total", "Owned Deployments created or updated (admitted changes)."
 )
+STATUS_WRITES = Counter(
+    "golive_status_writes_total", "Status patches of AgentDeployments (changed status only)."
+)
+FENCED_WRITES = Counter(
+    "golive_fenced_writes_total",
+    "Writes not made because this replica stopped leading while a reconcile was in flight.",
+)
 QUEUE_DEPTH = Gauge("golive_workqueue_depth", "AgentDeployments waiting to be reconciled.")
 POLICY_LOADED = Gauge("golive_policy_loaded", "1 when a policy set is loaded and usable.")
 LEADER = Gauge("golive_leader", "1 when this replica holds the lease and reconciles.")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +31,14 @@ from controller.operator.workqueue import WorkQueue
 log = logging.getLogger("golive.reconcile")
 
 
+class NotLeading(Exception):
+    """This replica lost (or could not renew) the lease while a reconcile was in flight."""
+
+
+def always_leading() -> bool:
+    return True
+
+
 class Reconciler:
     def __init__(
         self,
@@ -37,10 +46,15 @@ class Reconciler:
         policies: PolicyManager,
         kube: KubeIO,
         queue: WorkQueue[Key] | None = None,
+        leading: Callable[[], bool] = always_leading,
     ) -> None:
+        """leading: whether this replica may write now; asked before every write (fencing),
+        not only when a key is taken off the queue, because a decision and the writes before
+        it take time in which the lease can be lost. A single replica always leads."""
         self.state = state
         self.policies = policies
         self.kube = kube
+        self.leading = leading
         self.queue: WorkQueue[Key] = queue or WorkQueue()
         # What we last wrote per agent, so our own status write does not trigger a re-decision.
         self.written: dict[Key, tuple[int, dict[str, Any]]] = {}
@@ -76,6 +90,10 @@ class Reconciler:
             return  # deleted: the Deployment goes with it through its ownerReference
         try:
             await self._reconcile(key, agent)
+        except NotLeading:
+            # No retry here: the replica that leads now has every key queued.
+            metrics.FENCED_WRITES.inc()
+            log.warning("%s/%s: not leading any more; nothing written", *key)
         except ApiException as error:
             metrics.RECONCILE_ERRORS.labels("api").inc()
             delay = self.queue.retry(key)
@@ -101,6 +119,7 @@ class Reconciler:
         applied = False
         if decision.result is Result.ADMITTED and (deployment is None or running != generation):
             body = build_deployment(agent, decision.digest)
+            self._fence()
             deployment = await asyncio.to_thread(self.kube.apply_deployment, body)
             self.state.deployments[key] = slim(deployment)
             running, applied = generation, True
@@ -115,7 +134,9 @@ class Reconciler:
             now=now,
         )
         if status_changed(previous, status):
+            self._fence()
             await asyncio.to_thread(self.kube.patch_agent_status, key[0], key[1], status)
+            metrics.STATUS_WRITES.inc()
             self.written[key] = (generation, status)
             await self._announce(agent, decision, previous, status, applied)
         if decision.result is Result.UNKNOWN:
@@ -152,7 +173,12 @@ class Reconciler:
                 text = "; ".join(f"{v.policy} {v.field}: {v.message}" for v in found)
                 events.append(("Warning" if enforcement == "warn" else "Normal", reason, text))
         for event_type, reason, message in events:
+            self._fence()
             await asyncio.to_thread(self.kube.emit_event, agent, event_type, reason, message)
+
+    def _fence(self) -> None:
+        if not self.leading():
+            raise NotLeading
 
     # --- triggers ---------------------------------------------------------------------------
 

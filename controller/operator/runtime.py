@@ -28,7 +28,6 @@ class Runtime:
     first_load: asyncio.Event = field(default_factory=asyncio.Event)
     elector: LeaseElector | None = None  # None: this replica is the only one and always leads
 
-    @property
     def leading(self) -> bool:
         return self.elector is None or self.elector.leading
 
@@ -58,7 +57,7 @@ class Runtime:
 
     async def reconcile_if_leading(self, key: tuple[str, str]) -> None:
         # Followers keep their caches warm but write nothing; a new leader re-queues everything.
-        if self.leading:
+        if self.leading():
             await self.reconciler.reconcile(key)
 
     async def leader_loop(self) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
 from pathlib import Path
 
 from tests.e2e.agents import agent, apply, contract, get, wait_admitted, wait_for
-from tests.harness.controlplane import ControlPlane
+from tests.harness.controlplane import REPO, ControlPlane
 from tests.harness.operator import OperatorProcess
 
 LEASE_SECONDS = 4.0
@@ -95,3 +96,108 @@ def test_one_leader_reconciles_and_the_other_takes_over(
         a.stop()
         b.stop()
         a.delete_webhook_config()
+
+
+# A rule that never fires but takes ~0.3 s: reconciles stay in flight long enough for the lease
+# to be lost in the middle of them.
+SLOW_RULE = """# METADATA
+# title: Slow on purpose
+# custom:
+#   id: golive.slow.burn
+#   enforcement: deny
+#   severity: low
+package golive.slow.burn
+
+import rego.v1
+
+deny contains {"field": "spec", "msg": "never"} if {
+	count([x | some x in numbers.range(1, 600000)]) < 0
+}
+"""
+
+BLOCK_RENEWALS = """apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {{name: {name}}}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - apiGroups: ["coordination.k8s.io"]
+      apiVersions: ["v1"]
+      operations: ["UPDATE"]
+      resources: ["leases"]
+  validations:
+  - expression: "object.spec.holderIdentity != '{identity}'"
+    message: "the test blocks renewals by {identity}"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {{name: {name}}}
+spec:
+  policyName: {name}
+  validationActions: [Deny]
+  matchResources:
+    namespaceSelector:
+      matchLabels: {{kubernetes.io/metadata.name: {namespace}}}
+"""
+
+
+def writes(op: OperatorProcess) -> float:
+    return applies(op) + gauge(op, "golive_status_writes_total")
+
+
+def test_a_leader_whose_renewals_are_blocked_stops_writing_mid_reconcile(
+    cluster: ControlPlane, namespace: str, tmp_path: Path
+) -> None:
+    """Fencing: the leader's lease renewals are refused (a real ValidatingAdmissionPolicy on the
+    apiserver) while it has reconciles in flight. It must stop writing once it cannot renew
+    before the lease expires, before the other replica takes over: no write by it afterwards,
+    and every agent decided exactly once by the new leader."""
+    policies = tmp_path / "policies"
+    shutil.copytree(REPO / "policies", policies)
+    (policies / "slow" / "burn").mkdir(parents=True)
+    (policies / "slow" / "burn" / "policy.rego").write_text(SLOW_RULE)
+    args = ["--leader-election-namespace", namespace, "--lease-duration", str(LEASE_SECONDS)]
+    ops = [OperatorProcess(cluster, tmp_path / n, policies=policies, extra_args=args) for n in "ab"]
+    blocker = f"block-renewals-{namespace}"
+    try:
+        for op in ops:
+            op.start()
+        wait_for(lambda: sum(gauge(op, "golive_leader") for op in ops) == 1, 20, "one leader")
+        leader, follower = sorted(ops, key=lambda op: -gauge(op, "golive_leader"))
+        lease = json.loads(
+            cluster.kubectl("get", "lease", "golive-operator", "-n", namespace, "-o", "json").stdout
+        )
+        identity = lease["spec"]["holderIdentity"]
+        assert leader.process is not None and identity.endswith(f"-{leader.process.pid}")
+
+        agents = [agent(namespace, name=f"fence-{i}") for i in range(30)]
+        apply(cluster, contract(namespace), *agents)
+        cluster.kubectl(
+            "apply", "-f", "-",
+            input=BLOCK_RENEWALS.format(name=blocker, identity=identity, namespace=namespace),
+        )  # fmt: skip
+        wait_for(lambda: gauge(leader, "golive_leader") == 0, 20, "the leader to step down")
+        time.sleep(1.0)  # a write that passed the fence just before it closed has landed
+        after_step_down = writes(leader)
+        wait_for(lambda: gauge(follower, "golive_leader") == 1, 30, "the follower to take over")
+        for i in range(30):
+            wait_admitted(cluster, namespace, f"fence-{i}", "True", timeout=90)
+        time.sleep(1.0)
+
+        fenced = gauge(leader, "golive_fenced_writes_total")
+        print(f"fenced writes: {fenced:.0f}; leader writes before stepping down: {after_step_down}")
+        assert writes(leader) == after_step_down, "the old leader wrote after stepping down"
+        assert fenced >= 1, "the lease was lost with no reconcile in flight: nothing was fenced"
+        deployments = json.loads(
+            cluster.kubectl("get", "deployments", "-n", namespace, "-o", "json").stdout
+        )["items"]
+        assert sorted(d["metadata"]["name"] for d in deployments) == sorted(
+            a["metadata"]["name"] for a in agents
+        )
+        assert applies(leader) + applies(follower) == 30  # each Deployment applied once
+    finally:
+        cluster.kubectl("delete", "validatingadmissionpolicybinding,validatingadmissionpolicy",
+                        blocker, "--ignore-not-found", check=False)  # fmt: skip
+        for op in ops:
+            op.stop()

@@ -199,3 +199,36 @@ def test_no_policies_loaded_is_unknown_policy_error() -> None:
     assert "broken.rego:3" in admitted["message"]
     assert "digest" not in status["policy"]
     assert kube.applied == []
+
+
+class LeaseLostDuring(FakeEngine):
+    """Evaluating takes the time in which the lease is lost: leading turns False meanwhile."""
+
+    def __init__(self, lease: dict[str, bool], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.lease = lease
+
+    def evaluate(self, policy_input: Any) -> list[RawViolation]:
+        found = super().evaluate(policy_input)
+        self.lease["held"] = False
+        return found
+
+
+def test_writes_are_fenced_when_the_lease_is_lost_mid_reconcile() -> None:
+    from prometheus_client import REGISTRY
+
+    lease = {"held": True}
+    reconciler, kube, state = make(LeaseLostDuring(lease, digest="sha256:" + "0" * 64))
+    reconciler.leading = lambda: lease["held"]
+    state.agents[KEY] = agent()
+    fenced_before = REGISTRY.get_sample_value("golive_fenced_writes_total") or 0.0
+    run(reconciler)
+    # Decided while leading, but nothing written after the lease went: no Deployment, no
+    # status, no event, and no retry queued (the new leader has every key).
+    assert (kube.applied, kube.statuses, kube.events) == ([], [], [])
+    assert REGISTRY.get_sample_value("golive_fenced_writes_total") == fenced_before + 1
+    assert len(reconciler.queue) == 0
+    lease["held"] = True  # for contrast: the same reconcile, leading throughout, writes
+    reconciler.leading = lambda: True
+    run(reconciler)
+    assert len(kube.applied) == 1 and len(kube.statuses) == 1

@@ -60,7 +60,6 @@ DENY_POLICY = """# METADATA
 # title: Bench - every agent is denied
 # description: Added by the benchmark to force a re-decision of every agent.
 # custom:
-#   id: golive.bench.deny_owner
 #   enforcement: deny
 #   severity: low
 #   checklist: owner

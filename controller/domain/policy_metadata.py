@@ -59,15 +59,16 @@ def _required_string(fields: Mapping[str, Any], key: str, where: str, module: st
 def policy_info(module: str, package: str, document: Mapping[str, Any]) -> PolicyInfo:
     """Check one package-scoped METADATA block (as OPA parsed it) and make its PolicyInfo.
 
-    Raises PolicyMetadataError when id/title/enforcement/severity are missing or invalid, or
-    when the id is not the module's package (one name per policy, used by exceptions and
-    status alike).
+    The policy's id is its package (`golive.<area>.<rule>`, mirroring its folder): written once.
+    Raises PolicyMetadataError when title/enforcement/severity are missing or invalid, or when a
+    `custom.id` is given and differs from the package (one name per policy, used by exceptions
+    and status alike).
     """
     custom = document.get("custom")
     if not isinstance(custom, Mapping):
         raise PolicyMetadataError(module, "METADATA has no `custom:` mapping (id, enforcement...)")
 
-    policy_id = _required_string(custom, "id", "custom.", module)
+    policy_id = package
     enforcement = custom.get("enforcement")
     if enforcement not in ENFORCEMENTS:
         raise PolicyMetadataError(
@@ -81,9 +82,12 @@ def policy_info(module: str, package: str, document: Mapping[str, Any]) -> Polic
             module,
             f"METADATA custom.severity must be one of {', '.join(SEVERITIES)}, found {severity!r}",
         )
-    if policy_id != package:
+    given_id = custom.get("id", package)
+    if given_id != package:
         raise PolicyMetadataError(
-            module, f"METADATA custom.id {policy_id!r} differs from the package {package!r}"
+            module,
+            f"METADATA custom.id {given_id!r} differs from the package {package!r}; the id is "
+            "the package, so custom.id can be left out",
         )
     description = document.get("description", "")
     checklist = custom.get("checklist", "")

@@ -70,7 +70,7 @@ def test_syntax_error_is_policy_error_with_opa_location(
     opa: OpaServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     broken = OWNER.replace("if not input.agent.spec.owner", "if { x := }")
-    with pytest.raises(PolicyError, match=r"ownership/owner/policy\.rego:12:\d+: rego_parse_error"):
+    with pytest.raises(PolicyError, match=r"ownership/owner/policy\.rego:11:\d+: rego_parse_error"):
         bundle_from_modules({"ownership/owner/policy.rego": broken})
     # Past golive's own checks (a bundle assembled by hand), the server's refusal is reported
     # with OPA's location too.
@@ -81,14 +81,14 @@ def test_syntax_error_is_policy_error_with_opa_location(
         RemoteEngine(hand_made, opa.url)
     message = str(caught.value)
     assert "OPA refused module ownership/owner/policy.rego" in message
-    assert "ownership/owner/policy.rego:12:" in message
+    assert "ownership/owner/policy.rego:11:" in message
 
 
 def test_forbidden_builtin_refused_before_upload_and_why(
     opa: OpaServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     text = NET_CALL
-    with pytest.raises(PolicyError, match=r"policy\.rego:13:7: builtin http\.send is refused"):
+    with pytest.raises(PolicyError, match=r"policy\.rego:12:7: builtin http\.send is refused"):
         bundle_from_modules({"net/call/policy.rego": text})
     bundle = bundle_from_modules({"o.rego": OWNER})
     sneaky = type(bundle)(dict(bundle.modules, **{"net/call/policy.rego": text}), {}, "x")

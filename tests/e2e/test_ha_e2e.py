@@ -103,7 +103,6 @@ def test_one_leader_reconciles_and_the_other_takes_over(
 SLOW_RULE = """# METADATA
 # title: Slow on purpose
 # custom:
-#   id: golive.slow.burn
 #   enforcement: deny
 #   severity: low
 package golive.slow.burn

@@ -232,7 +232,6 @@ NAMING_POLICY = """# METADATA
 # title: Agent names start with agent-
 # description: A test policy added at run time.
 # custom:
-#   id: golive.naming.agent_prefix
 #   enforcement: deny
 #   severity: low
 #   checklist: scope

@@ -8,7 +8,6 @@ def policy(policy_id: str, body: str, enforcement: str = "deny", header: str = "
     return f"""# METADATA
 # title: {policy_id}
 # custom:
-#   id: {policy_id}
 #   enforcement: {enforcement}
 #   severity: high
 #   checklist: test

@@ -23,12 +23,17 @@ def good() -> dict[str, Any]:
         "title": "Owner is one named person",
         "description": "An agent needs one accountable human.\n",
         "custom": {
-            "id": PACKAGE,
             "enforcement": "deny",
             "severity": "high",
             "checklist": "owner",
         },
     }
+
+
+def test_the_id_is_the_package_and_a_repeated_custom_id_is_accepted() -> None:
+    document = good()
+    document["custom"]["id"] = PACKAGE
+    assert policy_info(MODULE, PACKAGE, document).id == PACKAGE
 
 
 def test_good_block() -> None:

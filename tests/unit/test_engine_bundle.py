@@ -90,7 +90,7 @@ def test_sandbox_refuses_builtins_naming_module_line_and_builtin(call: str, buil
     )
     with pytest.raises(PolicyError) as caught:
         bundle_from_modules({"net/call/policy.rego": text})
-    assert f"net/call/policy.rego:13:7: builtin {builtin} is refused by golive" in str(caught.value)
+    assert f"net/call/policy.rego:12:7: builtin {builtin} is refused by golive" in str(caught.value)
 
 
 @pytest.mark.parametrize(

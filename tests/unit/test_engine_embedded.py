@@ -93,12 +93,12 @@ def test_syntax_error_names_module_line_and_column() -> None:
     broken = OWNER.replace("if not input.agent.spec.owner", "if { x := }")
     with pytest.raises(PolicyError) as caught:
         bundle_from_modules({"ownership/owner/policy.rego": broken})
-    assert "ownership/owner/policy.rego:12:" in str(caught.value)
+    assert "ownership/owner/policy.rego:11:" in str(caught.value)
     assert "rego_parse_error" in str(caught.value)
 
 
 def test_network_builtin_is_refused_even_in_a_hand_assembled_bundle() -> None:
-    with pytest.raises(PolicyError, match=r"policy\.rego:13:7: builtin http\.send is refused"):
+    with pytest.raises(PolicyError, match=r"policy\.rego:12:7: builtin http\.send is refused"):
         bundle_from_modules({"net/call/policy.rego": NET_CALL})
     # The engine compiles in the same sandbox: a bundle that skipped bundle_from_modules
     # cannot smuggle the call past it.

@@ -2,7 +2,6 @@
 # title: Agent references an existing AgentContract
 # description: spec.contractRef names an AgentContract that exists in the agent's namespace.
 # custom:
-#   id: golive.contract.contract_declared
 #   enforcement: deny
 #   severity: high
 #   checklist: contract

@@ -2,7 +2,6 @@
 # title: Budget holds at 100x the expected volume
 # description: spec.budget is declared and the monthly cost at 100 times the expected daily requests stays within monthlyLimit.
 # custom:
-#   id: golive.economics.budget_at_scale
 #   enforcement: deny
 #   severity: high
 #   checklist: budget

@@ -2,7 +2,6 @@
 # title: Fallback is defined
 # description: spec.fallback says what happens when the agent fails or times out; regulated agents fall back to human review.
 # custom:
-#   id: golive.fallback.fallback_defined
 #   enforcement: deny
 #   severity: high
 #   checklist: fallback

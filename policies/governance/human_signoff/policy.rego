@@ -2,7 +2,6 @@
 # title: Regulated agents are signed off by a second person
 # description: A regulated agent has at least one approval by a named person other than the owner (four eyes).
 # custom:
-#   id: golive.governance.human_signoff
 #   enforcement: deny
 #   severity: high
 #   checklist: signoff

@@ -2,7 +2,6 @@
 # title: Monitoring is declared
 # description: spec.monitoring exposes metrics, names at least one alert and links an https dashboard.
 # custom:
-#   id: golive.observability.monitoring_declared
 #   enforcement: deny
 #   severity: medium
 #   checklist: monitoring

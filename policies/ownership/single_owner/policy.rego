@@ -2,7 +2,6 @@
 # title: Owner is one named person
 # description: spec.owner names one accountable person with a personal email, not a team or a shared mailbox.
 # custom:
-#   id: golive.ownership.single_owner
 #   enforcement: deny
 #   severity: high
 #   checklist: owner

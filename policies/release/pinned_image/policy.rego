@@ -2,7 +2,6 @@
 # title: Container images are pinned
 # description: Every container image names a version tag other than latest, or a digest, so a rollout is repeatable.
 # custom:
-#   id: golive.release.pinned_image
 #   enforcement: dryrun
 #   severity: low
 #   checklist: release

@@ -2,7 +2,6 @@
 # title: Scope is one process with one input and one output format
 # description: spec.scope names a single process and exactly one MIME type for input and for output.
 # custom:
-#   id: golive.scope.narrow_scope
 #   enforcement: deny
 #   severity: medium
 #   checklist: scope

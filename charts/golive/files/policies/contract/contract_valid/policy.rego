@@ -2,7 +2,6 @@
 # title: AgentContract is complete and its schemas are valid
 # description: The referenced AgentContract has valid input and output JSON Schemas, a version and one person as owner.
 # custom:
-#   id: golive.contract.contract_valid
 #   enforcement: deny
 #   severity: high
 #   checklist: contract

@@ -2,7 +2,6 @@
 # title: A review cadence is declared
 # description: spec.governance.reviewCadence says how often the agent's go-live checklist is reviewed.
 # custom:
-#   id: golive.governance.review_cadence
 #   enforcement: warn
 #   severity: low
 #   checklist: review

@@ -25,12 +25,13 @@ venv: $(VENV)/.stamp  ## create .venv with the pinned Python dependencies
 tools:  ## build the pinned kube-apiserver, kubectl, etcd, opa, helm, hey into ~/.cache/golive/bin
 	bash scripts/tools.sh
 
-lint: venv tools  ## ruff, mypy, import contracts, opa check/fmt
+lint: venv tools  ## ruff, mypy, import contracts, opa check/fmt, Regal style rules
 	$(VENV)/bin/ruff check controller tests bench scripts
 	$(VENV)/bin/ruff format --check controller tests bench scripts
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	opa check --strict policies
+	$(PY) scripts/lint_rego.py policies  # Regal's package-mirrors-folder and line-length rules
 	@test -z "$$(opa fmt --list policies)" || { echo "opa fmt: these need formatting:"; opa fmt --list policies; exit 1; }
 
 test-unit: venv  ## fast tests: pure domain, fake engine, kmock

@@ -1,5 +1,9 @@
 """Policy samples: every `samples/allowed` manifest passes the whole library, every
-`samples/disallowed` manifest is denied by its own folder's rule."""
+`samples/disallowed` manifest is denied by its own folder's rule.
+
+Samples are YAML manifests named `*.yaml.sample`: OPA's loader reads `*.yaml` under a policy
+folder as data (merge errors in a plain `opa test policies/`) and ignores other suffixes.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,9 @@ from controller.check.report import CheckRun
 from controller.check.run import check
 from controller.check.schema import SchemaSet
 from controller.engine.verdict import PolicySet
+
+
+SAMPLE_GLOB = "*.yaml.sample"
 
 
 @dataclass(frozen=True)
@@ -33,7 +40,7 @@ def check_samples(
         rule_dir = samples.parent
         policy = policy_id_of(rule_dir, root)
         for expected in ("allowed", "disallowed"):
-            for path in sorted((samples / expected).glob("*.y*ml")):
+            for path in sorted((samples / expected).glob(SAMPLE_GLOB)):
                 run = check([str(path)], [], policy_set, now, schemas)
                 results.append(judge(str(path), expected, policy, run))
     return results

@@ -64,7 +64,7 @@ def answer(engine: EmbeddedEngine | RemoteEngine, policy_input: dict[str, Any]) 
 
 def sample_inputs() -> list[tuple[str, dict[str, Any]]]:
     cases = []
-    for path in sorted(POLICIES.glob("*/*/samples/*/*.yaml")):
+    for path in sorted(POLICIES.glob("*/*/samples/*/*.yaml.sample")):
         documents = [d for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict)]
         agents = [d for d in documents if d.get("kind") == "AgentDeployment"]
         contracts = {

@@ -61,7 +61,7 @@ def denied_at_the_door() -> list[Path]:
     samples depend on the AgentContract object, which admission does not look up (GitOps
     ordering), except a missing contractRef, which is in the agent itself."""
     out = []
-    for path in sorted(POLICIES.glob("*/*/samples/disallowed/*.yaml")):
+    for path in sorted(POLICIES.glob("*/*/samples/disallowed/*.yaml.sample")):
         rule = path.parents[2]
         enforcement = re.search(r"enforcement:\s*(\w+)", (rule / "policy.rego").read_text())
         if enforcement is None or enforcement.group(1) != "deny":
@@ -114,7 +114,7 @@ def test_server_side_dry_run_gets_the_same_verdict_and_stores_nothing(
     cluster: ControlPlane, operator: OperatorProcess, namespace: str
 ) -> None:
     before = operator.metrics()
-    bad = POLICIES / "ownership/single_owner/samples/disallowed/team-alias-owner.yaml"
+    bad = POLICIES / "ownership/single_owner/samples/disallowed/team-alias-owner.yaml.sample"
     manifest, name = sample(bad, namespace)
     wet_code, _, wet = kubectl_apply(cluster, manifest)
     dry_code, _, dry = kubectl_apply(cluster, manifest, "--dry-run=server")
@@ -125,7 +125,7 @@ def test_server_side_dry_run_gets_the_same_verdict_and_stores_nothing(
 
     assert verdict(dry) == verdict(wet)
 
-    good = POLICIES / "ownership/single_owner/samples/allowed/invoice-triage.yaml"
+    good = POLICIES / "ownership/single_owner/samples/allowed/invoice-triage.yaml.sample"
     other_ns = f"{namespace}-dry"
     cluster.kubectl("create", "namespace", other_ns)
     try:
@@ -150,7 +150,7 @@ def test_server_side_dry_run_gets_the_same_verdict_and_stores_nothing(
 def test_a_warn_only_violation_is_stored_and_kubectl_shows_the_warning(
     cluster: ControlPlane, operator: OperatorProcess, namespace: str
 ) -> None:
-    path = POLICIES / "governance/review_cadence/samples/disallowed/no-review-cadence.yaml"
+    path = POLICIES / "governance/review_cadence/samples/disallowed/no-review-cadence.yaml.sample"
     manifest, name = sample(path, namespace)
     code, _, stderr = kubectl_apply(cluster, manifest)
     assert code == 0, stderr
@@ -163,7 +163,7 @@ def test_a_warn_only_violation_is_stored_and_kubectl_shows_the_warning(
 def test_an_allowed_sample_is_stored_and_admitted(
     cluster: ControlPlane, operator: OperatorProcess, namespace: str
 ) -> None:
-    path = POLICIES / "ownership/single_owner/samples/allowed/invoice-triage.yaml"
+    path = POLICIES / "ownership/single_owner/samples/allowed/invoice-triage.yaml.sample"
     manifest, name = sample(path, namespace)
     code, stdout, stderr = kubectl_apply(cluster, manifest)
     assert code == 0, stderr

@@ -1,6 +1,8 @@
 # METADATA
 # title: AgentContract is complete and its schemas are valid
-# description: The referenced AgentContract has valid input and output JSON Schemas, a version and one person as owner.
+# description: >-
+#   The referenced AgentContract has valid input and output JSON Schemas,
+#   a version and one person as owner.
 # custom:
 #   enforcement: deny
 #   severity: high
@@ -28,7 +30,10 @@ schema_keys := ["inputSchema", "outputSchema"]
 deny contains violation if {
 	found
 	some error in schema_errors
-	violation := {"field": field, "msg": concat("", [`AgentContract "`, fields.text(name), `": `, fields.text(error), "; fix the JSON Schema"])}
+	violation := {"field": field, "msg": concat("", [
+		`AgentContract "`, fields.text(name), `": `, fields.text(error),
+		"; fix the JSON Schema",
+	])}
 }
 
 deny contains violation if {

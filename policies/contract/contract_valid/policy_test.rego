@@ -31,12 +31,18 @@ test_complete_contract_allowed if {
 
 test_missing_contract_not_judged_here if {
 	every resolution in ["missing", "skipped", "undeclared"] {
-		count(contract_valid.deny) == 0 with input.contract as {"name": "invoice-triage-v3", "resolution": resolution, "spec": null, "schemaErrors": []}
+		count(contract_valid.deny) == 0 with input.contract as {
+			"name": "invoice-triage-v3",
+			"resolution": resolution,
+			"spec": null,
+			"schemaErrors": [],
+		}
 	}
 }
 
 test_schema_error_denied if {
-	violations := contract_valid.deny with input.contract as found(contract_spec, ["inputSchema: 12 is not valid under any of the given schemas"])
+	errors := ["inputSchema: 12 is not valid under any of the given schemas"]
+	violations := contract_valid.deny with input.contract as found(contract_spec, errors)
 	some v in violations
 	v.field == "spec.contractRef.name"
 	contains(v.msg, `AgentContract "invoice-triage-v3": inputSchema: 12 is not valid`)
@@ -86,7 +92,10 @@ test_numeric_version_allowed if {
 
 test_missing_owner_denied if {
 	msgs := messages(found(object.remove(contract_spec, ["owner"]), []))
-	msgs == {`AgentContract "invoice-triage-v3": no contract owner declared; name one person (first and last name) with a personal email`}
+	msgs == {concat("", [
+		`AgentContract "invoice-triage-v3": no contract owner declared;`,
+		" name one person (first and last name) with a personal email",
+	])}
 }
 
 test_team_owner_denied if {

@@ -1,6 +1,8 @@
 # METADATA
 # title: Budget holds at 100x the expected volume
-# description: spec.budget is declared and the monthly cost at 100 times the expected daily requests stays within monthlyLimit.
+# description: >-
+#   spec.budget is declared and the monthly cost at 100 times the expected daily requests
+#   stays within monthlyLimit.
 # custom:
 #   enforcement: deny
 #   severity: high
@@ -41,4 +43,7 @@ deny contains violation if {
 }
 
 # figure(key) is an amount from input.cost with its currency, e.g. "2400.00 USD".
-figure(key) := concat(" ", [fields.text(object.get(cost, key, "unknown")), fields.text(object.get(cost, "currency", ""))])
+figure(key) := concat(" ", [
+	fields.text(object.get(cost, key, "unknown")),
+	fields.text(object.get(cost, "currency", "")),
+])

@@ -33,7 +33,10 @@ test_over_budget_at_100x_denied if {
 	violations := budget_at_scale.deny with input.cost as cost("1000", false)
 	some v in violations
 	v.field == "spec.budget.monthlyLimit"
-	v.msg == "at 100x the expected daily requests the agent costs 2400.00 USD a month (24.00 USD at 1x), above monthlyLimit 1000 USD; raise monthlyLimit or lower costPerRequest"
+	v.msg == concat("", [
+		"at 100x the expected daily requests the agent costs 2400.00 USD a month (24.00 USD at 1x),",
+		" above monthlyLimit 1000 USD; raise monthlyLimit or lower costPerRequest",
+	])
 	count(violations) == 1
 }
 

@@ -1,6 +1,8 @@
 # METADATA
 # title: Fallback is defined
-# description: spec.fallback says what happens when the agent fails or times out; regulated agents fall back to human review.
+# description: >-
+#   spec.fallback says what happens when the agent fails or times out;
+#   regulated agents fall back to human review.
 # custom:
 #   enforcement: deny
 #   severity: high
@@ -28,7 +30,10 @@ deny contains violation if {
 	not is_object(fallback)
 	violation := {
 		"field": "spec.fallback",
-		"msg": "no fallback declared; declare mode (human-review, static-response, previous-version or disable) and timeoutSeconds",
+		"msg": concat("", [
+			"no fallback declared; declare mode",
+			" (human-review, static-response, previous-version or disable) and timeoutSeconds",
+		]),
 	}
 }
 

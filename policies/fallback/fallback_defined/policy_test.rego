@@ -24,7 +24,8 @@ test_human_review_allowed if {
 }
 
 test_unregulated_modes_allowed if {
-	denied({"mode": "static-response", "target": "Your ticket was queued for a person.", "timeoutSeconds": 10}, false) == set()
+	static := {"mode": "static-response", "target": "Your ticket was queued for a person.", "timeoutSeconds": 10}
+	denied(static, false) == set()
 	denied({"mode": "previous-version", "timeoutSeconds": 10}, false) == set()
 	denied({"mode": "disable", "timeoutSeconds": 5}, false) == set()
 }

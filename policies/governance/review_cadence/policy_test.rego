@@ -4,7 +4,10 @@ import rego.v1
 
 import data.golive.governance.review_cadence
 
-agent(governance) := {"metadata": {"name": "invoice-triage", "namespace": "finance-agents"}, "spec": {"governance": governance}}
+agent(governance) := {
+	"metadata": {"name": "invoice-triage", "namespace": "finance-agents"},
+	"spec": {"governance": governance},
+}
 
 test_declared_cadences_allowed if {
 	every cadence in ["weekly", "monthly", "quarterly"] {

@@ -53,7 +53,8 @@ test_missing_alerts_denied if {
 }
 
 test_plain_http_dashboard_denied if {
-	violations := monitoring_declared.deny with input.agent as agent(object.union(monitoring, {"dashboard": "http://grafana.example.com/d/invoice"}))
+	plain_http := object.union(monitoring, {"dashboard": "http://grafana.example.com/d/invoice"})
+	violations := monitoring_declared.deny with input.agent as agent(plain_http)
 	some v in violations
 	v.field == "spec.monitoring.dashboard"
 	contains(v.msg, "is not an https URL")

@@ -28,19 +28,29 @@ test_latest_tag_denied if {
 	violations := pinned_image.deny with input.agent as agent(["registry.example.com/agents/invoice-triage:latest"])
 	some v in violations
 	v.field == "spec.template.spec.containers[0].image"
-	v.msg == `container "agent" image "registry.example.com/agents/invoice-triage:latest" is not pinned; use a version tag other than latest, or a digest (@sha256:...)`
+	v.msg == concat("", [
+		`container "agent" image "registry.example.com/agents/invoice-triage:latest" is not pinned;`,
+		" use a version tag other than latest, or a digest (@sha256:...)",
+	])
 }
 
 test_untagged_image_denied if {
-	denied(["registry.example.com/agents/invoice-triage:3.4.1", "registry.example.com:5000/agents/sidecar"]) == {"spec.template.spec.containers[1].image"}
+	denied([
+		"registry.example.com/agents/invoice-triage:3.4.1",
+		"registry.example.com:5000/agents/sidecar",
+	]) == {"spec.template.spec.containers[1].image"}
 }
 
 test_container_not_an_object_denied if {
-	violations := pinned_image.deny with input.agent as {"spec": {"template": {"spec": {"containers": ["registry.example.com/agents/x:1.0"]}}}}
+	violations := pinned_image.deny with input.agent as {"spec": {"template": {"spec": {
+		"containers": ["registry.example.com/agents/x:1.0"],
+	}}}}
 	{v.field | some v in violations} == {"spec.template.spec.containers[0].image"}
 }
 
 test_missing_image_denied if {
-	violations := pinned_image.deny with input.agent as {"spec": {"template": {"spec": {"containers": [{"name": "agent"}]}}}}
+	violations := pinned_image.deny with input.agent as {"spec": {"template": {"spec": {
+		"containers": [{"name": "agent"}],
+	}}}}
 	{v.field | some v in violations} == {"spec.template.spec.containers[0].image"}
 }

@@ -46,7 +46,10 @@ deny contains violation if {
 	regex.match(list_pattern, process)
 	violation := {
 		"field": "spec.scope.process",
-		"msg": concat("", [`process "`, process, `" lists several processes; scope one process per agent, as a lowercase slug`]),
+		"msg": concat("", [
+			`process "`, process,
+			`" lists several processes; scope one process per agent, as a lowercase slug`,
+		]),
 	}
 }
 
@@ -78,6 +81,9 @@ deny contains violation if {
 	not regex.match(mime_pattern, format)
 	violation := {
 		"field": concat(".", ["spec.scope", key]),
-		"msg": concat("", [key, ` "`, format, `" is not exactly one MIME type (no lists, no wildcards); expected e.g. application/json`]),
+		"msg": concat("", [
+			key, ` "`, format,
+			`" is not exactly one MIME type (no lists, no wildcards); expected e.g. application/json`,
+		]),
 	}
 }

@@ -33,7 +33,8 @@ test_missing_scope_denied if {
 }
 
 test_missing_process_denied if {
-	fields := {v.field | some v in narrow_scope.deny} with input.agent as agent({"inputFormat": "application/pdf", "outputFormat": "application/json"})
+	no_process := {"inputFormat": "application/pdf", "outputFormat": "application/json"}
+	fields := {v.field | some v in narrow_scope.deny} with input.agent as agent(no_process)
 	fields == {"spec.scope.process"}
 }
 
@@ -44,7 +45,8 @@ test_process_list_denied if {
 }
 
 test_process_list_message if {
-	violations := narrow_scope.deny with input.agent as agent(object.union(invoice_scope, {"process": "triage and routing"}))
+	listed := object.union(invoice_scope, {"process": "triage and routing"})
+	violations := narrow_scope.deny with input.agent as agent(listed)
 	some v in violations
 	v.field == "spec.scope.process"
 	contains(v.msg, "lists several processes")
@@ -57,7 +59,8 @@ test_process_not_a_slug_denied if {
 }
 
 test_missing_input_format_denied if {
-	fields := {v.field | some v in narrow_scope.deny} with input.agent as agent({"process": "invoice-triage", "outputFormat": "application/json"})
+	no_input := {"process": "invoice-triage", "outputFormat": "application/json"}
+	fields := {v.field | some v in narrow_scope.deny} with input.agent as agent(no_input)
 	fields == {"spec.scope.inputFormat"}
 }
 

@@ -20,7 +20,10 @@ deny contains violation if {
 	resolution == "undeclared"
 	violation := {
 		"field": "spec.contractRef",
-		"msg": "no contractRef declared; reference the AgentContract (input and output schemas, version, owner) this agent implements",
+		"msg": concat("", [
+			"no contractRef declared; reference the AgentContract",
+			" (input and output schemas, version, owner) this agent implements",
+		]),
 	}
 }
 

@@ -48,7 +48,10 @@ deny contains violation if {
 	not valid_url(dashboard)
 	violation := {
 		"field": "spec.monitoring.dashboard",
-		"msg": concat("", [`dashboard "`, fields.text(dashboard), `" is not an https URL; expected e.g. https://grafana.example.com/d/agent`]),
+		"msg": concat("", [
+			`dashboard "`, fields.text(dashboard),
+			`" is not an https URL; expected e.g. https://grafana.example.com/d/agent`,
+		]),
 	}
 }
 

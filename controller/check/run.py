@@ -60,12 +60,10 @@ def check(
     agents = [d for d in given if d.kind == "AgentDeployment"]
 
     def report(doc: Document) -> AgentReport:
-        agent = with_namespace(doc)
-        ref = ((agent.get("spec") or {}).get("contractRef") or {}).get("name")
         verdict = decide_agent(
             policy_set,
-            agent,
-            contract=contracts.get((doc.namespace, str(ref))) if ref else None,
+            with_namespace(doc),
+            contracts=lambda namespace, name: contracts.get((namespace, name)),
             exceptions=exceptions[doc.namespace],
             context=context,
         )

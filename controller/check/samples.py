@@ -16,7 +16,6 @@ from controller.check.run import check
 from controller.check.schema import SchemaSet
 from controller.engine.verdict import PolicySet
 
-
 SAMPLE_GLOB = "*.yaml.sample"
 
 

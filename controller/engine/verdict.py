@@ -7,7 +7,7 @@ deferred (admission) differ between callers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -104,30 +104,33 @@ def evaluate_decision(
     return decide(raw, policies, active_exceptions, name, digest, cost_block)
 
 
+# Finds an AgentContract by (namespace, name); None when there is none.
+ContractLookup = Callable[[str, str], Mapping[str, Any] | None]
+
+
 def decide_agent(
     policy_set: PolicySet,
     agent: Mapping[str, Any],
     *,
-    contract: Mapping[str, Any] | None,
+    contracts: ContractLookup | None,
     exceptions: Iterable[Mapping[str, Any]],
     context: PolicyContext,
-    defer_contract_lookup: bool = False,
 ) -> Verdict:
     """Decide one AgentDeployment.
 
-    contract: the AgentContract named by spec.contractRef, or None if it does not exist.
+    contracts: looks up the AgentContract that spec.contractRef names, in the agent's
+        namespace; None defers the lookup (admission: GitOps may apply the contract later, and
+        the reconcile gate enforces its existence).
     exceptions: AgentException objects of the agent's namespace (inactive ones are filtered).
-    defer_contract_lookup: True at admission (GitOps may apply the contract later; the reconcile
-        gate enforces its existence).
     """
     raw_metadata = agent.get("metadata")
     metadata: Mapping[str, Any] = raw_metadata if isinstance(raw_metadata, Mapping) else {}
     name = str(metadata.get("name", ""))
     namespace = str(metadata.get("namespace", ""))
     parsed = parse_exceptions(exceptions)
-    resolution = resolve_contract(
-        contract_name(agent), contract, lookup_skipped=defer_contract_lookup
-    )
+    wanted = contract_name(agent)
+    found = contracts(namespace, wanted) if contracts is not None and wanted else None
+    resolution = resolve_contract(wanted, found, lookup_skipped=contracts is None)
     policy_input = build_policy_input(agent, resolution, parsed, context)
     active = active_exceptions(parsed, name, namespace, context.now)
     decision = evaluate_decision(

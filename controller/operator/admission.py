@@ -137,10 +137,9 @@ def review(
         verdict = decide_agent(
             policy_set,
             agent,
-            contract=None,
+            contracts=None,  # deferred: the reconcile gate enforces the contract's existence
             exceptions=exceptions,
             context=PolicyContext(op, now, dict(namespace_labels)),
-            defer_contract_lookup=True,
         )
     except Exception as error:  # never an allow by accident
         log.exception("admission of %s failed", name)

@@ -7,6 +7,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from controller.engine.verdict import contract_name
+
 Key = tuple[str, str]  # (namespace, name)
 
 
@@ -55,12 +57,14 @@ class ClusterState:
             self.exceptions[namespace][name] = slim(body)
         return namespace, name
 
+    def contract(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return self.contracts.get((namespace, name))
+
     def agents_using_contract(self, namespace: str, contract: str) -> list[Key]:
         return [
             key
             for key, agent in self.agents.items()
-            if key[0] == namespace
-            and ((agent.get("spec") or {}).get("contractRef") or {}).get("name") == contract
+            if key[0] == namespace and contract_name(agent) == contract
         ]
 
     def agents_targeted_by(self, exception: dict[str, Any]) -> list[Key]:

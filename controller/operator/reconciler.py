@@ -66,11 +66,10 @@ class Reconciler:
         started = time.perf_counter()
         current = self.policies.current
         namespace = agent["metadata"]["namespace"]
-        ref = ((agent.get("spec") or {}).get("contractRef") or {}).get("name")
         verdict = decide_agent(
             current,
             agent,
-            contract=self.state.contracts.get((namespace, ref)) if ref else None,
+            contracts=self.state.contract,
             exceptions=self.state.namespace_exceptions(namespace),
             context=PolicyContext(
                 Operation.RECONCILE, now, self.state.namespace_labels.get(namespace, {})

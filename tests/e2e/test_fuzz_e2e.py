@@ -58,7 +58,7 @@ def test_ten_thousand_specs_through_the_decision(
     verdict = decide_agent(
         policy_set,
         as_agent(agent_spec),
-        contract=found,
+        contracts=lambda namespace, name: found,
         exceptions=[],
         context=PolicyContext(Operation.CHECK, NOW),
     )

@@ -16,7 +16,7 @@ from controller import __version__
 from controller.check.report import FORMATS, render, render_text
 from controller.check.schema import SchemaError, SchemaSet
 from controller.domain.model import parse_timestamp
-from controller.engine.factory import ENGINES, policy_set_from_dir
+from controller.engine.factory import ENGINES, policy_set_from_library
 from controller.engine.protocol import EngineError
 from controller.engine.verdict import PolicySet
 
@@ -48,13 +48,15 @@ def parse_now(at: str | None) -> datetime:
         raise fail(str(error)) from None
 
 
-def load_policy_set(policies: Path, engine: str, opa_url: str | None) -> PolicySet:
+def load_policy_set(
+    policies: list[Path], safe_library: bool, engine: str, opa_url: str | None
+) -> PolicySet:
     if engine not in ENGINES:
         raise fail(f"--engine: expected one of {', '.join(ENGINES)}, got {engine!r}")
     try:
-        return policy_set_from_dir(engine, policies, opa_url)
+        return policy_set_from_library(engine, policies, safe_library=safe_library, opa_url=opa_url)
     except EngineError as error:
-        raise fail(f"policies in {policies} cannot be used, nothing is admitted: {error}") from None
+        raise fail(f"the policies cannot be used, nothing is admitted: {error}") from None
     except ValueError as error:
         raise fail(str(error)) from None
 
@@ -67,7 +69,20 @@ def load_schemas() -> SchemaSet:
 
 
 PoliciesOpt = Annotated[
-    Path, typer.Option("--policies", "-p", help="Folder of Rego policies (policies/<area>/<rule>).")
+    list[Path] | None,
+    typer.Option(
+        "--policies",
+        "-p",
+        help="A folder of your own Rego policies (<area>/<rule>/policy.rego), evaluated in "
+        "addition to golive's SAFE library; repeatable.",
+    ),
+]
+SafeLibraryOpt = Annotated[
+    bool,
+    typer.Option(
+        "--safe-library/--no-safe-library",
+        help="Include the SAFE policy library golive ships (--no-safe-library: only --policies).",
+    ),
 ]
 EngineOpt = Annotated[
     str, typer.Option("--engine", help="embedded (OPA in-process, default) or remote.")
@@ -78,7 +93,8 @@ OpaUrlOpt = Annotated[str | None, typer.Option("--opa-url", help="OPA server for
 @app.command("check")
 def check_command(
     paths: Annotated[list[str], typer.Argument(help="Files, folders, or - for stdin.")],
-    policies: PoliciesOpt = DEFAULT_POLICIES,
+    policies: PoliciesOpt = None,
+    safe_library: SafeLibraryOpt = True,
     contracts: Annotated[
         list[str] | None,
         typer.Option("--contracts", "-c", help="Files or folders with AgentContracts/Exceptions."),
@@ -103,7 +119,7 @@ def check_command(
         raise fail(f"--format: expected one of {', '.join(FORMATS)}, got {output_format!r}")
     now = parse_now(at)
     schemas = load_schemas()
-    policy_set = load_policy_set(policies, engine, opa_url)
+    policy_set = load_policy_set(policies or [], safe_library, engine, opa_url)
     try:
         # The embedded engine evaluates without the GIL: one thread per core uses them all.
         run = check(
@@ -125,6 +141,13 @@ def policy_test_command(
         str, typer.Option("--runner", help="Rego tests on: embedded (default) or an opa binary.")
     ] = "embedded",
     opa: Annotated[str, typer.Option("--opa", help="opa binary for --runner opa.")] = "opa",
+    with_safe_library: Annotated[
+        bool,
+        typer.Option(
+            "--with-safe-library",
+            help="Decide the samples with golive's SAFE library too (for rules beside it).",
+        ),
+    ] = False,
 ) -> None:
     """Run the Rego unit tests and check every sample (allowed must pass, disallowed must fail)."""
     from controller.check.samples import check_samples
@@ -154,7 +177,7 @@ def policy_test_command(
             failures += 1
     else:
         raise fail(f"--runner: expected embedded or opa, got {runner!r}")
-    policy_set = load_policy_set(directory, "embedded", None)
+    policy_set = load_policy_set([directory], with_safe_library, "embedded", None)
     try:
         samples = check_samples(directory, policy_set, datetime.now(UTC), load_schemas())
     finally:
@@ -172,15 +195,15 @@ def policy_test_command(
 def run_command(
     engine: EngineOpt = "embedded",
     opa_url: OpaUrlOpt = None,
-    policies: Annotated[
-        Path | None, typer.Option("--policies", "-p", help="Policy folder (default ./policies).")
-    ] = None,
+    policies: PoliciesOpt = None,
+    safe_library: SafeLibraryOpt = True,
     policy_namespace: Annotated[
         str | None,
         typer.Option(
             "--policy-namespace",
             envvar="GOLIVE_POLICY_NAMESPACE",
-            help="Read policies from ConfigMaps labelled golive.dev/policy in this namespace.",
+            help="Read the whole library from ConfigMaps labelled golive.dev/policy in this "
+            "namespace (the chart installs the SAFE library there).",
         ),
     ] = None,
     kubeconfig: Annotated[
@@ -246,12 +269,17 @@ def run_command(
         raise fail(f"--engine: expected one of {', '.join(ENGINES)}, got {engine!r}")
     if engine == "remote" and not opa_url:
         raise fail("--engine remote needs --opa-url (e.g. http://opa.golive:8181)")
-    if policies is None and policy_namespace is None:
-        policies = DEFAULT_POLICIES
-    if policies is not None and policy_namespace is not None:
-        raise fail("give one policy source: --policies DIR or --policy-namespace NS")
-    if policies is not None and not policies.is_dir():
-        raise fail(f"--policies: {policies} is not a folder")
+    folders = policies or []
+    if policy_namespace is not None and (folders or not safe_library):
+        raise fail(
+            "--policy-namespace reads the whole library from ConfigMaps; it does not combine "
+            "with --policies or --no-safe-library"
+        )
+    for folder in folders:
+        if not folder.is_dir():
+            raise fail(f"--policies: {folder} is not a folder")
+    if policy_namespace is None and not folders and not safe_library:
+        raise fail("--no-safe-library needs --policies DIR: there would be nothing to decide with")
     if not 0 <= webhook_port <= 65535:
         raise fail(f"--webhook-port: expected 0..65535, got {webhook_port}")
     if webhook_cert_dir is not None and webhook_port and not webhook_cert_dir.is_dir():
@@ -270,7 +298,8 @@ def run_command(
         OperatorOptions(
             engine=engine,
             opa_url=opa_url,
-            policies=policies,
+            policies=tuple(folders),
+            safe_library=safe_library,
             policy_namespace=policy_namespace,
             kubeconfig=kubeconfig,
             workers=workers,

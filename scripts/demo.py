@@ -64,8 +64,6 @@ def start_operator(plane: ControlPlane) -> ManagedProcess:
             "run",
             "--engine",
             "embedded",
-            "--policies",
-            str(REPO / "policies"),
             "--kubeconfig",
             str(plane.kubeconfig),
             "--metrics-port",

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from controller.bundled import SAFE_LIBRARY
 from controller.domain.api import API_VERSION
 from controller.domain.contract import resolve_contract
 from controller.domain.decision import RawViolation
@@ -34,6 +35,7 @@ from controller.engine.protocol import (
 )
 
 ENTRYPOINT_MODULE = "golive_entrypoint.generated.rego"
+SAFE_LIBRARY_PREFIX = "safe-library/"
 SMOKE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
 SMOKE_TIMEOUT_SECONDS = 10.0
 POLICY_PACKAGE_ROOT = "golive"
@@ -249,22 +251,46 @@ def _smoke_inputs() -> list[dict[str, Any]]:
     ]
 
 
-def load_bundle_dir(root: Path) -> PolicyBundle:
-    """Load every `*.rego` under `root` (policy folders and lib files), except tests.
-
-    Module names are paths relative to `root` (`ownership/single_owner/policy.rego`), so errors
-    point at the file.
-    """
+def read_policy_dir(root: Path, prefix: str = "") -> dict[str, str]:
+    """Every `*.rego` under `root`, named `<prefix><path relative to root>`, so errors point at
+    the file (`ownership/single_owner/policy.rego`). Tests are read too (bundle_from_modules
+    leaves them out)."""
     if not root.is_dir():
         raise PolicyError(f"policy directory {root} does not exist")
     modules: dict[str, str] = {}
     for path in sorted(root.rglob("*.rego")):
-        name = path.relative_to(root).as_posix()
+        name = prefix + path.relative_to(root).as_posix()
         try:
             modules[name] = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise PolicyError(f"module {name}: cannot be read: {error}") from None
-    return bundle_from_modules(modules)
+    return modules
+
+
+def load_bundle_dir(root: Path) -> PolicyBundle:
+    """The policies of one folder alone (policies/<area>/<rule>, lib/...), tests left out."""
+    return bundle_from_modules(read_policy_dir(root))
+
+
+def load_library(policies: Sequence[Path] = (), *, safe_library: bool = True) -> PolicyBundle:
+    """What `golive check` and `golive run` decide with: the SAFE library golive ships
+    (controller/bundled/policies) unless `safe_library` is False, plus every folder of a
+    team's own policies. SAFE modules are named `safe-library/...`, the others by the folder
+    as given, so an error says which."""
+    modules = read_policy_dir(SAFE_LIBRARY, SAFE_LIBRARY_PREFIX) if safe_library else {}
+    for root in policies:
+        modules.update(read_policy_dir(root, f"{root.as_posix().rstrip('/')}/"))
+    if not modules:
+        raise PolicyError("no policies: give --policies DIR, or keep golive's SAFE library")
+    try:
+        return bundle_from_modules(modules)
+    except PolicyError as error:
+        if safe_library and SAFE_LIBRARY_PREFIX in str(error) and policies:
+            raise PolicyError(
+                f"{error} (a package of golive's SAFE library is defined again; to replace the "
+                "library with your own policies, pass --no-safe-library)"
+            ) from None
+        raise
 
 
 def violations_from_result(result: Any) -> list[RawViolation]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from pathlib import Path
 
-from controller.engine.bundle import PolicyBundle, bundle_from_modules, load_bundle_dir
+from controller.engine.bundle import PolicyBundle, load_library
 from controller.engine.protocol import Engine
 from controller.engine.verdict import PolicySet
 
@@ -27,13 +27,13 @@ def make_engine(kind: str, bundle: PolicyBundle, opa_url: str | None = None) -> 
     raise ValueError(f"unknown engine {kind!r}; expected one of {', '.join(ENGINES)}")
 
 
-def policy_set_from_dir(kind: str, policies: Path, opa_url: str | None = None) -> PolicySet:
-    bundle = load_bundle_dir(policies)
-    return PolicySet(make_engine(kind, bundle, opa_url), bundle)
-
-
-def policy_set_from_modules(
-    kind: str, modules: Mapping[str, str], opa_url: str | None = None
+def policy_set_from_library(
+    kind: str,
+    policies: Sequence[Path] = (),
+    *,
+    safe_library: bool = True,
+    opa_url: str | None = None,
 ) -> PolicySet:
-    bundle = bundle_from_modules(modules)
+    """golive's SAFE library (unless safe_library is False) plus a team's own folders."""
+    bundle = load_library(policies, safe_library=safe_library)
     return PolicySet(make_engine(kind, bundle, opa_url), bundle)

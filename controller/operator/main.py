@@ -32,7 +32,9 @@ log = logging.getLogger("golive.operator")
 class OperatorOptions:
     engine: str = "embedded"
     opa_url: str | None = None
-    policies: Path | None = None
+    # The SAFE library plus these folders, unless policy_namespace gives the whole library.
+    policies: tuple[Path, ...] = ()
+    safe_library: bool = True
     policy_namespace: str | None = None
     kubeconfig: str | None = None
     workers: int = 8
@@ -119,8 +121,9 @@ async def operate(options: OperatorOptions, stop: asyncio.Event | None = None) -
     policies = PolicyManager(
         options.engine,
         options.opa_url,
-        options.policies,
-        options.policy_namespace,
+        folders=options.policies,
+        safe_library=options.safe_library,
+        namespace=options.policy_namespace,
     )
     reconciler = Reconciler(state, policies, kube)
     rt = Runtime(state, policies, reconciler, audit_interval=options.audit_interval)

@@ -1,7 +1,9 @@
 """Which policies decide, and with which engine; swapped whole when the policies change.
 
-Policies come from a folder (`--policies`) or, GitOps-style, from ConfigMaps labelled
-`golive.dev/policy` in one namespace (`--policy-namespace`): each `*.rego` key is a module.
+Policies come from golive's SAFE library plus a team's folders (`--policies`, or only those with
+`--no-safe-library`) or, GitOps-style, from ConfigMaps labelled `golive.dev/policy` in one
+namespace (`--policy-namespace`, the whole library: the chart installs the SAFE library there):
+each `*.rego` key is a module.
 A set that cannot be loaded (a broken module, an unreachable OPA) is replaced by an unusable
 one whose engine raises the recorded failure: every decision is then Unknown, never an admit,
 until a good set loads. `current` is always a PolicySet.
@@ -11,10 +13,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from controller.engine.bundle import bundle_from_modules, load_bundle_dir
+from controller.engine.bundle import bundle_from_modules, load_library
 from controller.engine.factory import make_engine
 from controller.engine.protocol import EngineError, EngineUnavailable, PolicyError
 from controller.engine.verdict import PolicySet, unusable_policy_set
@@ -27,16 +29,19 @@ class PolicyManager:
         self,
         engine_kind: str,
         opa_url: str | None = None,
-        directory: Path | None = None,
+        *,
+        folders: Sequence[Path] = (),
+        safe_library: bool = True,
         namespace: str | None = None,
     ) -> None:
-        if (directory is None) == (namespace is None):
-            raise ValueError(
-                "give exactly one policy source: --policies DIR or --policy-namespace NS"
-            )
+        """Policies from ConfigMaps in `namespace` (the whole library), or else golive's SAFE
+        library (unless `safe_library` is False) plus `folders`."""
+        if namespace is not None and (folders or not safe_library):
+            raise ValueError("ConfigMaps in a namespace are the whole library: no folders too")
         self.engine_kind = engine_kind
         self.opa_url = opa_url
-        self.directory = directory
+        self.folders = tuple(folders)
+        self.safe_library = safe_library
         self.namespace = namespace
         self.configmaps: dict[str, Mapping[str, str]] = {}  # ConfigMap name -> data
         self.current: PolicySet = unusable_policy_set(
@@ -70,9 +75,9 @@ class PolicyManager:
         with self._lock:
             try:
                 bundle = (
-                    load_bundle_dir(self.directory)
-                    if self.directory is not None
-                    else bundle_from_modules(self.modules())
+                    bundle_from_modules(self.modules())
+                    if self.namespace is not None
+                    else load_library(self.folders, safe_library=self.safe_library)
                 )
                 if self.current.usable and self.current.bundle.digest == bundle.digest:
                     return True

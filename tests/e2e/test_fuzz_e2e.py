@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from controller.domain.decision import Result
 from controller.domain.policy_input import Operation, PolicyContext
-from controller.engine.factory import policy_set_from_dir
+from controller.engine.factory import policy_set_from_library
 from controller.engine.verdict import PolicySet, decide_agent
 from tests.harness.controlplane import REPO, ControlPlane
 from tests.harness.operator import OperatorProcess, admission_review
@@ -30,7 +30,7 @@ seen: dict[str, int] = {"decisions": 0, "reviews": 0}
 
 @pytest.fixture(scope="module")
 def policy_set() -> Iterator[PolicySet]:
-    policies = policy_set_from_dir("embedded", REPO / "policies")
+    policies = policy_set_from_library("embedded", [REPO / "policies"], safe_library=False)
     yield policies
     policies.engine.close()
 

@@ -59,37 +59,77 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv / "bin"
 
 
-def test_installed_golive_checks_manifests_outside_the_checkout(
-    installed: Path, tmp_path: Path
-) -> None:
-    work = tmp_path / "team-repo"
-    shutil.copytree(REPO / "examples", work / "deploy")
-    shutil.copytree(REPO / "policies", work / "policies")
-    # Go is not needed once installed: take it off PATH.
+def clean_env(installed: Path) -> dict[str, str]:
+    """The installed golive alone: no Go (not needed once installed), no checkout on the path."""
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     env["PATH"] = f"{installed}:/usr/bin:/bin"
-    done = subprocess.run(
-        [installed / "golive", "check", "deploy/", "--policies", "policies", "-o", "json"],
-        cwd=work,
-        env=env,
+    return env
+
+
+def golive_check(installed: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [installed / "golive", "check", *args],
+        cwd=cwd,
+        env=clean_env(installed),
         capture_output=True,
         text=True,
         check=False,
     )
-    assert done.returncode == 1, done.stdout + done.stderr  # support-bot is blocked
+
+
+def results_of(done: subprocess.CompletedProcess[str]) -> dict[str, str]:
     report = json.loads(done.stdout)
-    results = {f"{a['namespace']}/{a['name']}": a["result"] for a in report["agents"]}
-    assert results == {
+    return {f"{a['namespace']}/{a['name']}": a["result"] for a in report["agents"]}
+
+
+# A team's own rule, beside the SAFE library: agents must carry a cost-center label.
+TEAM_RULE = """# METADATA
+# title: Agents carry a cost center
+# custom:
+#   enforcement: deny
+#   severity: medium
+package golive.finance.cost_center
+
+import rego.v1
+
+deny contains {"field": "metadata.labels.cost-center", "msg": "no cost-center label"} if {
+\tnot input.agent.metadata.labels["cost-center"]
+}
+"""
+
+
+def test_installed_golive_checks_a_repository_of_manifests_only(
+    installed: Path, tmp_path: Path
+) -> None:
+    """Found in review: a repository holding only manifests got exit 2 ("policy directory
+    policies does not exist") from the documented CI paths. The SAFE library ships inside."""
+    work = tmp_path / "team-repo"
+    shutil.copytree(REPO / "examples", work / "deploy")
+    done = golive_check(installed, work, "deploy/", "-o", "json")
+    assert done.returncode == 1, done.stdout + done.stderr  # support-bot is blocked
+    assert results_of(done) == {
         "agents/invoice-triage": "admitted",
         "agents/claims-summarizer": "admitted",
         "agents/support-bot": "blocked",
     }
-    assert report["engine"] == "embedded"
+    assert json.loads(done.stdout)["engine"] == "embedded"
+    # A team's own policies come in addition...
+    (work / "team-policies" / "finance" / "cost_center").mkdir(parents=True)
+    (work / "team-policies" / "finance" / "cost_center" / "policy.rego").write_text(TEAM_RULE)
+    added = golive_check(installed, work, "deploy/", "-o", "json", "--policies", "team-policies")
+    assert results_of(added) == {name: "blocked" for name in results_of(done)}
+    # ...or replace the library.
+    alone = golive_check(
+        installed, work, "deploy/", "-o", "json", "--no-safe-library", "-p", "team-policies"
+    )
+    assert results_of(alone) == {name: "blocked" for name in results_of(done)}
+    findings = {f["policy"] for a in json.loads(alone.stdout)["agents"] for f in a["findings"]}
+    assert findings == {"golive.finance.cost_center"}
     # The library that decided is the installed one, not the checkout's.
     where = subprocess.run(
         [installed / "python", "-c", "from controller.engine import libopa;"
          "print(libopa.LIBRARY_PATH); print(libopa.version())"],
-        cwd=work, env=env, capture_output=True, text=True, check=True,
+        cwd=work, env=clean_env(installed), capture_output=True, text=True, check=True,
     ).stdout.split()  # fmt: skip
     assert not where[0].startswith(str(REPO)) and Path(where[0]).is_file()
     versions = (REPO / "scripts" / "versions.env").read_text()
@@ -104,11 +144,6 @@ def test_installed_golive_validates_against_the_shipped_crd_schemas(
     manifest = (REPO / "examples" / "invoice-triage.yaml").read_text()
     assert "replicas: 2" in manifest
     (tmp_path / "bad.yaml").write_text(manifest.replace("replicas: 2", 'replicas: "two"'))
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    env["PATH"] = f"{installed}:/usr/bin:/bin"
-    done = subprocess.run(
-        [installed / "golive", "check", "bad.yaml", "--policies", REPO / "policies"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    done = golive_check(installed, tmp_path, "bad.yaml")
     assert done.returncode == 2, done.stdout + done.stderr
     assert "spec.replicas" in done.stdout + done.stderr

@@ -50,7 +50,9 @@ class OperatorProcess:
     workdir: Path
     engine: str = "embedded"
     opa_url: str | None = None
-    policies: Path | None = REPO / "policies"
+    # None: golive's SAFE library (the repo's policies/, shipped in the package); a folder:
+    # that folder is the whole library (--no-safe-library).
+    policies: Path | None = None
     policy_namespace: str | None = None
     extra_args: list[str] = field(default_factory=list)
     metrics_port: int = 0
@@ -101,7 +103,7 @@ class OperatorProcess:
         if self.policy_namespace:
             argv += ["--policy-namespace", self.policy_namespace]
         elif self.policies:
-            argv += ["--policies", str(self.policies)]
+            argv += ["--no-safe-library", "--policies", str(self.policies)]
         self.process = ManagedProcess("golive-operator", argv, self.workdir / "operator.log")
         self.process.start()
         wait_until(self.healthy, timeout, "the operator's /healthz", self.process)

@@ -59,7 +59,7 @@ def make(
 ) -> tuple[Reconciler, FakeKube, ClusterState]:
     state = ClusterState()
     kube = FakeKube()
-    policies = PolicyManager("fake", directory=None, namespace="golive-system")
+    policies = PolicyManager("fake", namespace="golive-system")
     bundle = PolicyBundle(
         modules={}, policies={POLICY: info(enforcement)}, digest="sha256:" + "0" * 64
     )

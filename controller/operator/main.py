@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -137,7 +138,9 @@ async def operate(options: OperatorOptions, stop: asyncio.Event | None = None) -
                 renew_deadline=options.lease_duration * 2 / 3,
                 retry_period=max(0.5, options.lease_duration / 7.5),
             ),
-            identity=f"{socket.gethostname()}-{os.getpid()}",
+            # Unique per operator, not per process (two operators may share one), as client-go
+            # adds a UUID to the host name; host and pid stay readable for whoever debugs.
+            identity=f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}",
         )
     registry = build_registry()
     settings = operator_settings()

@@ -184,7 +184,15 @@ def check_in_sandbox(modules: Mapping[str, str]) -> None:
     try:
         for smoke_input in _smoke_inputs():
             now_ns = int(SMOKE_TIME.timestamp()) * 1_000_000_000
-            result = query.evaluate(encode_input(smoke_input), now_ns, SMOKE_TIMEOUT_SECONDS)
+            try:
+                result = query.evaluate(encode_input(smoke_input), now_ns, SMOKE_TIMEOUT_SECONDS)
+            except libopa.EvaluationTimeout:
+                # Too slow even for a minimal agent: the policies are at fault, not the engine
+                # (EngineUnavailable would be retried as if it could pass).
+                raise PolicyError(
+                    f"smoke evaluation passed its deadline of {SMOKE_TIMEOUT_SECONDS:g} s: a "
+                    "rule is too slow even for a minimal agent"
+                ) from None
             try:
                 violations_from_result(result[0]["expressions"][0]["value"])
             except PolicyError as error:

@@ -130,8 +130,16 @@ def decide_agent(
     parsed = parse_exceptions(exceptions)
     wanted = contract_name(agent)
     found = contracts(namespace, wanted) if contracts is not None and wanted else None
-    resolution = resolve_contract(wanted, found, lookup_skipped=contracts is None)
-    policy_input = build_policy_input(agent, resolution, parsed, context)
+    try:
+        resolution = resolve_contract(wanted, found, lookup_skipped=contracts is None)
+        policy_input = build_policy_input(agent, resolution, parsed, context)
+    except RecursionError:
+        # Nested deeper than Python copies (spec.template and contract schemas are free-form):
+        # no decision, never an admit, rather than an exception out of every caller.
+        engine = policy_set.engine
+        message = "the agent or its contract is nested too deeply to be decided"
+        decision = unknown(Reason.POLICY_ERROR, message, engine.name, engine.digest)
+        return Verdict(decision, None, {})
     active = active_exceptions(parsed, name, namespace, context.now)
     decision = evaluate_decision(
         policy_set.engine, policy_set.bundle.policies, policy_input, active

@@ -8,6 +8,7 @@ import logging
 import os
 import secrets
 import socket
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,6 +192,10 @@ def operator_settings() -> kopf.OperatorSettings:
 
 
 def run(options: OperatorOptions) -> None:
+    # kube-apiserver stores objects nested up to 10,000 levels (Go's JSON limit; spec.template
+    # is free-form) and kopf parses each watch event with json.loads: with Python's default
+    # limit of 1,000 one such object ends the operator, on every restart.
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 30_000))
     kopf.configure(
         verbose=options.verbose,
         log_format=kopf.LogFormat.JSON if options.log_format == "json" else kopf.LogFormat.FULL,

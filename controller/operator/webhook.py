@@ -46,6 +46,7 @@ from controller.operator.runtime import Runtime
 log = logging.getLogger("golive.webhook")
 
 HANDLER_ID = WEBHOOK_PATH.strip("/")  # kopf serves handler <id> at POST /<id>
+MAX_REVIEW_BYTES = 16 * 1024 * 1024
 
 OnReady = Callable[[str], Awaitable[None]]
 
@@ -121,10 +122,15 @@ class GoliveWebhookServer(kopf.WebhookServer):
     async def _serve(fn: Any, request: aiohttp.web.Request) -> aiohttp.web.Response:
         if request.match_info.get("id") != HANDLER_ID:
             return _error(404, f"golive serves admission reviews at {WEBHOOK_PATH} only")
+        # kopf's aiohttp application keeps aiohttp's 1 MiB body limit, but the API server sends
+        # a review for every object it accepts (3 MiB requests; an UPDATE carries oldObject too).
+        request = request.clone(client_max_size=MAX_REVIEW_BYTES)
         try:
             data = json.loads(await request.text())
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             return _error(400, f"the body is not JSON: {error}")
+        except RecursionError:
+            return _error(400, "the body is nested too deeply to be reviewed")
         try:
             uid, problem = check_review(data)
         except BadReview as error:

@@ -158,3 +158,18 @@ def test_violations_from_result() -> None:
 def test_malformed_results_are_policy_errors(result: object) -> None:
     with pytest.raises(PolicyError):
         violations_from_result(result)
+
+
+def test_a_rule_too_slow_for_the_smoke_inputs_is_a_policy_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Slow on every input: the policies are at fault, so PolicyError (EngineUnavailable would
+    # be retried by the operator as if the engine could come back).
+    monkeypatch.setattr("controller.engine.bundle.SMOKE_TIMEOUT_SECONDS", 0.2)
+    slow = policy(
+        "golive.slow.always",
+        'deny contains {"field": "f", "msg": "m"} if {\n'
+        "\tcount([x | some x in numbers.range(1, 100000000)]) < 0\n}\n",
+    )
+    with pytest.raises(PolicyError, match=r"smoke evaluation passed its deadline of 0\.2 s"):
+        bundle_from_modules({"slow/always/policy.rego": slow})

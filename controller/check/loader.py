@@ -69,9 +69,6 @@ class Manifests:
     errors: list[InputError] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)  # "apps/v1 Deployment" -> count
 
-    def of_kind(self, kind: str) -> list[Document]:
-        return [d for d in self.documents if d.kind == kind]
-
 
 def is_golive(obj: dict[str, Any]) -> bool:
     api = str(obj.get("apiVersion", ""))

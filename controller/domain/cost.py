@@ -51,17 +51,6 @@ class CostProjection:
             block[f"within{scale}x"] = self.within.get(scale, False)
         return block
 
-    def to_status(self) -> dict[str, Any]:
-        """The `status.cost` block (design.md): amounts and the limit, no booleans."""
-        block = self.to_input()
-        return {
-            "currency": block["currency"],
-            "monthly1x": block["monthly1x"],
-            "monthly10x": block["monthly10x"],
-            "monthly100x": block["monthly100x"],
-            "monthlyLimit": block["monthlyLimit"],
-        }
-
 
 def format_amount(amount: Decimal) -> str:
     """Exact plain notation with at least two decimal places ("24.00", "13.6974", "0.000009")."""

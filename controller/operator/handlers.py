@@ -8,7 +8,7 @@ objects (the work queue, the policy-reload event) that are only safe on the loop
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import kopf
 
@@ -51,41 +51,52 @@ def _deleted(event: kopf.RawEvent) -> bool:
     return event.get("type") == "DELETED"
 
 
-async def agent_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+def _raw(event: kopf.RawEvent) -> dict[str, Any]:
+    """The watch event's object as parsed (kopf's Body is a view over it): read, never copied;
+    the caches keep only the fields they need."""
+    return cast(dict[str, Any], event["object"])
+
+
+async def agent_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     rt = runtime_of(memo)
-    obj = dict(body)
-    key = rt.state.put(rt.state.agents, obj, _deleted(event))
-    if not _deleted(event) and rt.reconciler.is_own_write(key, obj):
+    key, kept = rt.state.put_agent(_raw(event), _deleted(event))
+    if not _deleted(event) and rt.reconciler.is_own_write(key, kept):
+        kept["status"] = rt.reconciler.written[key][1]  # equal: one copy kept, not two
         return
     rt.reconciler.queue.add(key)
 
 
-async def contract_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+async def contract_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     rt = runtime_of(memo)
-    namespace, name = rt.state.put(rt.state.contracts, dict(body), _deleted(event))
+    namespace, name = rt.state.put_contract(_raw(event), _deleted(event))
     for key in rt.state.agents_using_contract(namespace, name):
         rt.reconciler.queue.add(key)
 
 
-async def exception_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+async def exception_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     rt = runtime_of(memo)
-    namespace, name = key_of(dict(body))
+    body = _raw(event)
+    namespace, name = key_of(body)
     before = rt.state.exceptions.get(namespace, {}).get(name)
-    rt.state.put_exception(dict(body), _deleted(event))
+    rt.state.put_exception(body, _deleted(event))
     # Old and new targets both: an agent dropped from the list loses its waiver now.
-    affected = set(rt.state.agents_targeted_by(dict(body)))
+    affected = set(rt.state.agents_targeted_by(body))
     if before is not None:
         affected |= set(rt.state.agents_targeted_by(before))
     for key in affected:
         rt.reconciler.queue.add(key)
 
 
-async def deployment_event(
-    event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any
-) -> None:
+async def deployment_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     rt = runtime_of(memo)
-    key = rt.state.put(rt.state.deployments, dict(body), _deleted(event))
-    rt.reconciler.queue.add(key)  # Ready follows the Deployment's availability
+    body = _raw(event)
+    key = key_of(body)
+    before = rt.state.deployments.get(key)
+    rt.state.put_deployment(body, _deleted(event))
+    # Ready follows the Deployment's availability; a change golive does not read (a replica
+    # count, the echo of its own apply) decides nothing again.
+    if rt.state.deployments.get(key) != before:
+        rt.reconciler.queue.add(key)
 
 
 async def namespace_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:

@@ -24,7 +24,7 @@ from controller.domain.workload import (
 from controller.engine.verdict import decide_agent
 from controller.k8s.api import KubeIO
 from controller.operator import metrics
-from controller.operator.cache import ClusterState, Key, slim
+from controller.operator.cache import ClusterState, Key, slim_deployment
 from controller.operator.policies import PolicyManager
 from controller.operator.workqueue import WorkQueue
 
@@ -120,7 +120,7 @@ class Reconciler:
             body = build_deployment(agent, decision.digest)
             self._fence()
             deployment = await asyncio.to_thread(self.kube.apply_deployment, body)
-            self.state.deployments[key] = slim(deployment)
+            self.state.deployments[key] = slim_deployment(deployment)
             running, applied = generation, True
             metrics.DEPLOYMENT_WRITES.inc()
         previous = agent.get("status") or {}
@@ -134,9 +134,19 @@ class Reconciler:
         )
         if status_changed(previous, status):
             self._fence()
-            await asyncio.to_thread(self.kube.patch_agent_status, key[0], key[1], status)
-            metrics.STATUS_WRITES.inc()
+            # Recorded before the patch: its watch echo can reach the loop before the call
+            # returns, and must be recognised as ours (not decided again).
+            last = self.written.get(key)
             self.written[key] = (generation, status)
+            try:
+                await asyncio.to_thread(self.kube.patch_agent_status, key[0], key[1], status)
+            except BaseException:
+                if last is None:
+                    self.written.pop(key, None)
+                else:
+                    self.written[key] = last
+                raise
+            metrics.STATUS_WRITES.inc()
             await self._announce(agent, decision, previous, status, applied)
         if decision.result is Result.UNKNOWN:
             delay = self.queue.retry(key)  # the engine or the policies may come back

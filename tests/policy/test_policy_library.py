@@ -108,7 +108,9 @@ def test_a_broken_sample_makes_policy_test_fail(tmp_path: Path) -> None:
 
     lib = tmp_path / "policies"
     shutil.copytree(POLICIES, lib)
-    allowed = next((lib / "ownership" / "single_owner" / "samples" / "allowed").glob("*.yaml.sample"))
+    allowed = next(
+        (lib / "ownership" / "single_owner" / "samples" / "allowed").glob("*.yaml.sample")
+    )
     text = allowed.read_text()
     allowed.write_text(re.sub(r"(owner:\s*\n\s*name:)[^\n]*", r"\1 Platform Team", text, count=1))
     proc = subprocess.run(

@@ -18,8 +18,13 @@ Phases, in one run, on one kube-apiserver + etcd on loopback:
    operator process (the embedded engine, OPA's Go runtime, lives in it), from /proc, next to
    the same figure at 0 and 1,000 agents.
 
-The operator's own figures (golive_evaluation_seconds sum/count from its /metrics) are reported
-as evidence of where its time goes. Every process started here is stopped in a finally.
+Goals, against the raw floor of the same run (agents / raw patch rate): decisions/s >= 0.5 x the
+raw patch rate; p99 apply -> decision <= 1.5 x the floor; policy change -> all re-decided <= 1.5 x
+the floor; operator RSS <= 150 MB at 5,000 agents (idle RSS and KB per agent beside it).
+
+The operator's own figures (golive_evaluation_seconds sum/count, decisions, status writes and
+Deployment applies from its /metrics) are reported as evidence of where its time goes. Every
+process started here is stopped in a finally.
 """
 
 from __future__ import annotations
@@ -50,10 +55,12 @@ GROUP, VERSION = "golive.dev", "v1alpha1"
 POLICY_NS, AGENT_NS, RAW_NS = "golive-system", "bench-agents", "bench-raw"
 CREATE_THREADS = 16
 PATCH_THREADS = 8  # the operator's default --workers
-GOAL_P99_S = 2.0
-GOAL_RATE_FRACTION = 0.5
-GOAL_REDECIDE_S = 10.0
-GOAL_RSS_MB = 200.0
+# The goals (issue "Throughput and memory"), against the raw floor of the same run: the time
+# the API server alone needs for one status patch per agent (agents / raw patch rate).
+GOAL_RATE_FRACTION = 0.5  # operator decisions/s >= 0.5 x raw status patches/s
+GOAL_P99_FLOOR_X = 1.5  # p99 apply -> decision <= 1.5 x the raw floor
+GOAL_REDECIDE_FLOOR_X = 1.5  # policy change -> all re-decided <= 1.5 x the raw floor
+GOAL_RSS_MB = 150.0  # the whole operator process (engine included) at 5,000 agents
 
 DENY_CONFIGMAP = "golive-policy-bench-deny"
 DENY_POLICY = """# METADATA
@@ -303,6 +310,14 @@ def operator_metrics(op: OperatorProcess) -> dict[str, float]:
             float(v) for v in re.findall(r"golive_reconcile_errors_total\{[^}]*\}\s+(\S+)", text)
         ),
         "policy_loaded": value(r"golive_policy_loaded"),
+        "status_writes": value(r"golive_status_writes_total"),
+        "deployment_applies": value(r"golive_deployment_applies_total"),
+        "decisions": sum(
+            float(v)
+            for v in re.findall(
+                r'golive_decisions_total\{[^}]*source="reconcile"[^}]*\}\s+(\S+)', text
+            )
+        ),
     }
 
 
@@ -352,6 +367,7 @@ def redecide(
 def run(quick: bool = False) -> list[dict[str, Any]]:
     count = 200 if quick else 1000
     extra = 300 if quick else 4000
+    total_agents = count + extra
     with tempfile.TemporaryDirectory(prefix="golive-bench-operator-") as tmp:
         workdir = Path(tmp)
         plane = ControlPlane(workdir / "cp")
@@ -408,6 +424,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                 data={"bench.deny_owner.rego": DENY_POLICY},
             )
             progress("operator: policy change (a deny-everything policy ConfigMap)")
+            before_change = operator_metrics(op)
             cpu_before = cpu_snapshot(plane, op)
             change, new_digest = redecide(
                 watcher,
@@ -417,6 +434,8 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                 120.0 if not quick else 60.0,
             )
             cpu_change = cpu_delta(cpu_before, cpu_snapshot(plane, op))
+            time.sleep(1.0)  # let stragglers (a second decision of one agent) show
+            after_deny = operator_metrics(op)
             progress("operator: policy revert (the ConfigMap deleted)")
             revert, _ = redecide(
                 watcher,
@@ -447,9 +466,16 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
 
     decisions_per_s = apply_fig["decided"] / apply_fig["total"]
     rate_ratio = decisions_per_s / raw["raw_patch_per_s"]
+    floor_s = count / raw["raw_patch_per_s"]  # the API server alone: one patch per agent
+    goal_p99_s = GOAL_P99_FLOOR_X * floor_s
+    goal_redecide_s = GOAL_REDECIDE_FLOOR_X * floor_s
+
+    def change_count(name: str) -> int:
+        return int(after_deny[name] - before_change[name])
+
+    per_agent_kb = (mem_5k["total_mb"] - mem_idle["total_mb"]) * 1024 / total_agents
     evals = after["eval_count"] - before["eval_count"]
     eval_s = after["eval_sum_s"] - before["eval_sum_s"]
-    total_agents = count + extra
     return [
         {
             "measure": "operator_apply_to_decision",
@@ -460,8 +486,13 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             "max_s": r(apply_fig["max"]),
             "total_s": r(apply_fig["total"]),
             "create_window_s": r(create_window),
-            "goal": f"p99 <= {GOAL_P99_S:g} s after apply",
-            "met": apply_fig["decided"] == count and apply_fig["p99"] <= GOAL_P99_S,
+            "raw_floor_s": r(floor_s),
+            "goal_s": r(goal_p99_s),
+            "p99_over_floor": r(apply_fig["p99"] / floor_s),
+            "goal": f"p99 apply -> decision <= {GOAL_P99_FLOOR_X:g} x the raw floor "
+            f"({count} / raw status patches/s)",
+            "met": apply_fig["decided"] == count and apply_fig["p99"] <= goal_p99_s,
+            "short_by_s": r(max(0.0, apply_fig["p99"] - goal_p99_s)),
         },
         {
             "measure": "operator_decision_rate",
@@ -483,8 +514,10 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             "operator_evaluate_busy_s": r(eval_s),
             "reconcile_errors": int(after["errors"]),
             **cpu_apply,
+            "operator_decisions_counted": int(after["decisions"] - before["decisions"]),
             "goal": f"operator decisions/s >= {GOAL_RATE_FRACTION:g} x raw status patch rate",
             "met": apply_fig["decided"] == count and rate_ratio >= GOAL_RATE_FRACTION,
+            "short_by_ratio": r(max(0.0, GOAL_RATE_FRACTION - rate_ratio), 3),
         },
         {
             "measure": "operator_policy_change",
@@ -497,9 +530,19 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             "revert_all_redecided_s": r(revert["all"]),
             "revert_redecided": revert["decided"],
             "reconcile_errors": int(after_change["errors"]),
+            # What the re-decision cost: one status patch per agent and nothing else expected
+            # (the outcome moves to blocked here, so one Warning Event each as well).
+            "status_writes": change_count("status_writes"),
+            "deployment_applies": change_count("deployment_applies"),
+            "decisions": change_count("decisions"),
             **cpu_change,
-            "goal": f"all {count} re-decided <= {GOAL_REDECIDE_S:g} s after a policy change",
-            "met": change["decided"] == count and change["all"] <= GOAL_REDECIDE_S,
+            "raw_floor_s": r(floor_s),
+            "goal_s": r(goal_redecide_s),
+            "all_over_floor": r(change["all"] / floor_s),
+            "goal": f"all {count} re-decided <= {GOAL_REDECIDE_FLOOR_X:g} x the raw floor "
+            "after a policy change",
+            "met": change["decided"] == count and change["all"] <= goal_redecide_s,
+            "short_by_s": r(max(0.0, change["all"] - goal_redecide_s)),
         },
         {
             "measure": "operator_memory",
@@ -508,11 +551,13 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             "rss_total_mb": r(mem_5k["total_mb"], 1),
             "rss_total_at_0_mb": r(mem_idle["total_mb"], 1),
             "rss_total_at_1000_mb": r(mem_1k["total_mb"], 1),
+            "rss_per_agent_kb": r(per_agent_kb, 1),
             "extra_agents_decided_in_s": r(more_fig["total"]),
             "extra_p99_s": r(more_fig["p99"]),
             "operator_alive": alive,
             "reconcile_errors": int(final["errors"]),
             "goal": f"operator RSS (engine included) <= {GOAL_RSS_MB:g} MB at {total_agents}",
             "met": alive and mem_5k["total_mb"] <= GOAL_RSS_MB,
+            "short_by_mb": r(max(0.0, mem_5k["total_mb"] - GOAL_RSS_MB), 1),
         },
     ]

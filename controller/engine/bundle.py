@@ -194,7 +194,7 @@ def check_in_sandbox(modules: Mapping[str, str]) -> None:
                     "rule is too slow even for a minimal agent"
                 ) from None
             try:
-                violations_from_result(result[0]["expressions"][0]["value"])
+                violations_from_result(entrypoint_value(result))
             except PolicyError as error:
                 raise PolicyError(f"smoke evaluation failed: {error}") from None
     finally:
@@ -299,6 +299,14 @@ def load_library(policies: Sequence[Path] = (), *, safe_library: bool = True) ->
                 "library with your own policies, pass --no-safe-library)"
             ) from None
         raise
+
+
+def entrypoint_value(result_set: list[Any]) -> Any:
+    """The entry point's value from an OPA result set; PolicyError when it is undefined (an
+    undefined result must never read as "no violations")."""
+    if len(result_set) != 1 or len(result_set[0].get("expressions", ())) != 1:
+        raise PolicyError(f"the entry point is undefined: {str(result_set)[:300]}")
+    return result_set[0]["expressions"][0]["value"]
 
 
 def violations_from_result(result: Any) -> list[RawViolation]:

@@ -22,7 +22,12 @@ from typing import Any
 
 from controller.domain.decision import RawViolation
 from controller.engine import libopa
-from controller.engine.bundle import ENTRYPOINT_QUERY, PolicyBundle, violations_from_result
+from controller.engine.bundle import (
+    ENTRYPOINT_QUERY,
+    PolicyBundle,
+    entrypoint_value,
+    violations_from_result,
+)
 from controller.engine.protocol import PolicyError, encode_input
 
 DEFAULT_TIMEOUT_SECONDS = 2.0
@@ -63,11 +68,7 @@ class EmbeddedEngine:
     def evaluate(self, policy_input: Mapping[str, Any]) -> list[RawViolation]:
         now_ns = evaluation_time_ns(policy_input)
         result = self._query.evaluate(encode_input(policy_input), now_ns, self.timeout)
-        # An empty result set: the entry point is undefined (cannot happen for a generated
-        # set rule, but an undefined result must never read as "no violations").
-        if len(result) != 1 or len(result[0].get("expressions", ())) != 1:
-            raise libopa.LibraryError("eval", f"the entry point is undefined: {result!r}", [])
-        return violations_from_result(result[0]["expressions"][0]["value"])
+        return violations_from_result(entrypoint_value(result))
 
     def close(self) -> None:
         self._query.close()

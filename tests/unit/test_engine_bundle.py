@@ -173,3 +173,10 @@ def test_a_rule_too_slow_for_the_smoke_inputs_is_a_policy_error(
     )
     with pytest.raises(PolicyError, match=r"smoke evaluation passed its deadline of 0\.2 s"):
         bundle_from_modules({"slow/always/policy.rego": slow})
+
+
+def test_a_bundle_without_its_entry_point_is_refused_not_read_as_no_violations() -> None:
+    from controller.engine.bundle import check_in_sandbox
+
+    with pytest.raises(PolicyError, match="the entry point is undefined"):
+        check_in_sandbox({"o.rego": OWNER})  # no generated golive_entrypoint module

@@ -156,7 +156,13 @@ def test_a_leader_whose_renewals_are_blocked_stops_writing_mid_reconcile(
     shutil.copytree(REPO / "policies", policies)
     (policies / "slow" / "burn").mkdir(parents=True)
     (policies / "slow" / "burn" / "policy.rego").write_text(SLOW_RULE)
-    args = ["--leader-election-namespace", namespace, "--lease-duration", str(LEASE_SECONDS)]
+    # Two workers: 30 slow reconciles then span several seconds (in flight when the lease is
+    # lost) while each decision stays far below the engine's 2 s deadline on 2 cores (with 8
+    # workers sharing them, a decision could pass it, go Unknown and back off).
+    args = [
+        "--leader-election-namespace", namespace, "--lease-duration", str(LEASE_SECONDS),
+        "--workers", "2",
+    ]  # fmt: skip
     ops = [OperatorProcess(cluster, tmp_path / n, policies=policies, extra_args=args) for n in "ab"]
     blocker = f"block-renewals-{namespace}"
     try:

@@ -186,7 +186,17 @@ type prepareRequest struct {
 	Sandbox *bool `json:"sandbox"`
 }
 
-func parseModules(modules map[string]string) (map[string]*ast.Module, []detail) {
+// decode reads a JSON request into req; a non-nil answer is the error to return.
+func decode(request *C.char, what string, req any) *C.char {
+	if err := json.Unmarshal([]byte(C.GoString(request)), req); err != nil {
+		return fail(codeRequest, what+" request: "+err.Error())
+	}
+	return nil
+}
+
+// parseModules parses every module with OPA's parser (METADATA included); a non-nil answer is
+// the compile error to return, naming each module, row and column.
+func parseModules(modules map[string]string) (map[string]*ast.Module, *C.char) {
 	names := make([]string, 0, len(modules))
 	for name := range modules {
 		names = append(names, name)
@@ -202,19 +212,22 @@ func parseModules(modules map[string]string) (map[string]*ast.Module, []detail) 
 		}
 		parsed[name] = module
 	}
-	return parsed, details
+	if len(details) > 0 {
+		return nil, fail(codeCompile, summary(details), details...)
+	}
+	return parsed, nil
 }
 
 //export golive_opa_prepare
 func golive_opa_prepare(request *C.char) *C.char {
 	return guard(func() *C.char {
 		var req prepareRequest
-		if err := json.Unmarshal([]byte(C.GoString(request)), &req); err != nil {
-			return fail(codeRequest, "prepare request: "+err.Error())
+		if failed := decode(request, "prepare", &req); failed != nil {
+			return failed
 		}
-		parsed, details := parseModules(req.Modules)
-		if len(details) > 0 {
-			return fail(codeCompile, summary(details), details...)
+		parsed, failed := parseModules(req.Modules)
+		if failed != nil {
+			return failed
 		}
 		options := []func(*rego.Rego){rego.Query(req.Query)}
 		for _, module := range parsed {
@@ -314,12 +327,12 @@ type moduleFacts struct {
 func golive_opa_inspect(request *C.char) *C.char {
 	return guard(func() *C.char {
 		var modules map[string]string
-		if err := json.Unmarshal([]byte(C.GoString(request)), &modules); err != nil {
-			return fail(codeRequest, "inspect request: "+err.Error())
+		if failed := decode(request, "inspect", &modules); failed != nil {
+			return failed
 		}
-		parsed, details := parseModules(modules)
-		if len(details) > 0 {
-			return fail(codeCompile, summary(details), details...)
+		parsed, failed := parseModules(modules)
+		if failed != nil {
+			return failed
 		}
 		out := make(map[string]moduleFacts, len(parsed))
 		for name, module := range parsed {
@@ -371,12 +384,12 @@ type testResult struct {
 func golive_opa_test(request *C.char) *C.char {
 	return guard(func() *C.char {
 		var req testRequest
-		if err := json.Unmarshal([]byte(C.GoString(request)), &req); err != nil {
-			return fail(codeRequest, "test request: "+err.Error())
+		if failed := decode(request, "test", &req); failed != nil {
+			return failed
 		}
-		parsed, details := parseModules(req.Modules)
-		if len(details) > 0 {
-			return fail(codeCompile, summary(details), details...)
+		parsed, failed := parseModules(req.Modules)
+		if failed != nil {
+			return failed
 		}
 		ctx := context.Background()
 		store := inmem.New()

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Build the pinned control-plane binaries (kube-apiserver, kubectl, etcd, opa, helm) and the
-# benchmarks' HTTP load generator (hey) from Go modules into a cache outside the repo. No docker,
-# no prebuilt downloads: only the Go module proxy. A warm cache costs one version check per tool.
+# Build the pinned binaries from Go modules into a cache outside the repo: the control plane
+# (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl), simulated nodes (kwok),
+# opa, helm, Argo CD (one multi-call binary), and the benchmarks' HTTP load generator (hey). redis
+# (Argo CD's cache) is unpacked from Debian's package, never installed as a service. No docker,
+# no prebuilt downloads. A warm cache costs one version check per tool.
 #
 #   scripts/tools.sh            build what is missing, print the bin directory
 #   scripts/tools.sh --path     print the bin directory only (no build)
@@ -65,6 +67,10 @@ check() {
     etcd) out="$("$file" --version 2>&1)" ;;
     opa) out="$("$file" version 2>&1)" ;;
     helm) out="$("$file" version --short 2>&1)" ;;
+    kube-controller-manager|kube-scheduler) out="$("$file" --version 2>&1)" ;;
+    kwok) out="$("$file" --version 2>&1)" ;;
+    argocd) out="$("$file" version --client --short 2>&1)" ;;
+    redis-server) out="$("$file" --version 2>&1)" ;;
     hey)
       # No version flag: it must run (-h prints its usage); its version is in the build info.
       out="$("$file" -h 2>&1)"; grep -q "Usage: hey" <<<"$out" || fail "hey: '-h' failed: $out"
@@ -83,9 +89,12 @@ go_build() {
   mv "$out.tmp" "$out"
 }
 
+KUBERNETES_COMMANDS="kube-apiserver kube-controller-manager kube-scheduler kubectl"
+
 prepare_kubernetes() {
   local dir="$work/kubernetes-$KUBERNETES_VERSION" minor="v0.${KUBERNETES_VERSION#v1.}"
-  [[ -f "$dir/.ready" ]] && { echo "$dir"; return; }
+  # The stamp records the commands the module was tidied for: adding one re-tidies.
+  [[ "$(cat "$dir/.ready" 2>/dev/null)" == "$KUBERNETES_COMMANDS" ]] && { echo "$dir"; return; }
   log "kubernetes $KUBERNETES_VERSION: resolving modules (staging modules at $minor)"
   local modfile
   modfile="$(curl -fsS "$(go env GOPROXY | cut -d, -f1)/k8s.io/kubernetes/@v/$KUBERNETES_VERSION.mod")" \
@@ -96,28 +105,32 @@ prepare_kubernetes() {
   while read -r staging; do replaces+=("$staging => $staging $minor"); done \
     < <(awk '/^\tk8s.io\/[a-z0-9-]+ v0\.0\.0$/ {print $1}' <<<"$modfile")
   [[ ${#replaces[@]} -gt 0 ]] || fail "kubernetes: found no staging modules in go.mod"
-  wrapper_module "$dir" k8s.io/kubernetes "$KUBERNETES_VERSION" \
-    "k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl" "${replaces[@]}"
+  local pkgs="" c
+  for c in $KUBERNETES_COMMANDS; do pkgs+="k8s.io/kubernetes/cmd/$c "; done
+  wrapper_module "$dir" k8s.io/kubernetes "$KUBERNETES_VERSION" "$pkgs" "${replaces[@]}"
   (cd "$dir" && go mod tidy >&2 2>&1) || fail "kubernetes: go mod tidy failed in $dir"
-  touch "$dir/.ready"; echo "$dir"
+  echo "$KUBERNETES_COMMANDS" >"$dir/.ready"; echo "$dir"
 }
 
 build_one() {
   local tool="$1" ver dir
   case "$tool" in
-    kube-apiserver|kubectl) ver="$KUBERNETES_VERSION" ;;
+    kube-apiserver|kube-controller-manager|kube-scheduler|kubectl) ver="$KUBERNETES_VERSION" ;;
+    kwok) ver="$KWOK_VERSION" ;;
+    argocd) ver="$ARGOCD_VERSION" ;;
+    redis-server) ver="$REDIS_VERSION" ;;
     etcd) ver="$ETCD_VERSION" ;;
     opa) ver="$OPA_VERSION" ;;
     helm) ver="$HELM_VERSION" ;;
     hey) ver="$HEY_VERSION" ;;
-    *) fail "unknown tool '$tool' (known: kube-apiserver kubectl etcd opa helm hey)" ;;
+    *) fail "unknown tool '$tool' (known: ${all_tools[*]})" ;;
   esac
   local out="$bin/$tool-$ver"
   if [[ -x "$out" ]]; then
     check "$tool" "$out" "$ver"; ln -sfn "$tool-$ver" "$bin/$tool"; log "$tool $ver: cached"; return
   fi
   case "$tool" in
-    kube-apiserver|kubectl)
+    kube-apiserver|kube-controller-manager|kube-scheduler|kubectl)
       dir="$(prepare_kubernetes)"
       local ld="-X k8s.io/component-base/version.gitVersion=$ver -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(cut -d. -f2 <<<"$ver") -X k8s.io/client-go/pkg/version.gitVersion=$ver"
       go_build "$tool" "$ver" "$dir" "k8s.io/kubernetes/cmd/$tool" "$ld" ;;
@@ -147,14 +160,70 @@ build_one() {
         wrapper_module "$dir" github.com/rakyll/hey "$ver" github.com/rakyll/hey
         (cd "$dir" && go mod tidy >&2 2>&1) || fail "hey: go mod tidy failed in $dir"; touch "$dir/.ready"; }
       go_build hey "$ver" "$dir" github.com/rakyll/hey ;;
+    kwok)
+      dir="$work/kwok-$ver"
+      [[ -f "$dir/.ready" ]] || {
+        wrapper_module "$dir" sigs.k8s.io/kwok "$ver" sigs.k8s.io/kwok/cmd/kwok
+        (cd "$dir" && go mod tidy >&2 2>&1) || fail "kwok: go mod tidy failed in $dir"; touch "$dir/.ready"; }
+      go_build kwok "$ver" "$dir" sigs.k8s.io/kwok/cmd/kwok \
+        "-X sigs.k8s.io/kwok/pkg/consts.Version=${ver#v}" ;;
+    argocd) build_argocd "$ver" ;;
+    redis-server) unpack_redis "$ver" ;;
   esac
   check "$tool" "$out" "$ver"
   ln -sfn "$tool-$ver" "$bin/$tool"
   log "$tool $ver: built and checked"
 }
 
+# argocd VERSION: Argo CD v3.6 declares go 1.27, so this one build uses the Go 1.27.3 toolchain
+# (fetched by the go command from the module proxy). The wrapper copies argo-cd's own replace block
+# except its local gitops-engine path (the proxy serves that module at the same version).
+build_argocd() {
+  local ver="$1" dir="$work/argocd-$1" src
+  export GOTOOLCHAIN="$ARGOCD_GO_TOOLCHAIN"
+  if [[ ! -f "$dir/.ready" ]]; then
+    src="$(go mod download -json "github.com/argoproj/argo-cd/v3@$ver" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+    [[ -d "$src" ]] || fail "argocd: go mod download github.com/argoproj/argo-cd/v3@$ver failed"
+    local -a replaces=()
+    while read -r line; do replaces+=("$line"); done < <(
+      awk '/^replace \($/ {inblock=1; next} inblock && /^\)/ {inblock=0} inblock && /=>/ {sub(/^[ \t]+/, ""); print}' "$src/go.mod")
+    [[ ${#replaces[@]} -gt 0 ]] || fail "argocd: found no replace block in $src/go.mod"
+    wrapper_module "$dir" github.com/argoproj/argo-cd/v3 "$ver" github.com/argoproj/argo-cd/v3/cmd "${replaces[@]}"
+    sed -i "s/^go 1.26$/go ${ARGOCD_GO_TOOLCHAIN#go}/" "$dir/go.mod"
+    (cd "$dir" && go mod tidy >&2 2>&1) || fail "argocd: go mod tidy failed in $dir"
+    touch "$dir/.ready"
+  fi
+  go_build argocd "$ver" "$dir" github.com/argoproj/argo-cd/v3/cmd \
+    "-X github.com/argoproj/argo-cd/v3/common.version=${ver#v}"
+  # The manifests and the git wrapper the repo-server needs live in the module, not the binary.
+  src="$(cd "$dir" && go list -m -f '{{.Dir}}' github.com/argoproj/argo-cd/v3)"
+  rm -rf "$bin/argocd-$ver.d"; mkdir -p "$bin/argocd-$ver.d"
+  cp -r "$src/manifests/crds" "$bin/argocd-$ver.d/crds"
+  install -m 0755 "$src/hack/git-verify-wrapper.sh" "$bin/argocd-$ver.d/git-verify-wrapper.sh"
+  unset GOTOOLCHAIN
+}
+
+# redis-server VERSION: Debian's package (upstream VERSION, whatever Debian revision is current)
+# unpacked into the cache with apt-get download + dpkg -x, so no service is installed or started;
+# bin/redis-server-VERSION is a wrapper that points the loader at the two libraries beside it.
+unpack_redis() {
+  local ver="$1" dir="$bin/redis-$1.d" deb candidate
+  command -v apt-get >/dev/null || fail "redis-server: needs apt-get and dpkg (Debian's redis-server package)"
+  candidate="$(apt-cache policy redis-server | awk '/Candidate:/ {print $2}')"
+  [[ "$candidate" == *":$ver-"* ]] \
+    || fail "redis-server: Debian offers '$candidate', expected upstream $ver (run apt-get update?)"
+  rm -rf "$dir" "$work/redis-debs"; mkdir -p "$dir" "$work/redis-debs"
+  (cd "$work/redis-debs" && apt-get download "redis-server=$candidate" "redis-tools=$candidate" libjemalloc2 liblzf1 >&2) \
+    || fail "redis-server: apt-get download redis-server=$candidate failed (see above)"
+  for deb in "$work"/redis-debs/*.deb; do dpkg -x "$deb" "$dir"; done
+  printf '#!/bin/sh\nd="$(dirname "$(readlink -f "$0")")/redis-%s.d"\nLD_LIBRARY_PATH="$d/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" exec "$d/usr/bin/redis-server" "$@"\n' "$ver" \
+    >"$bin/redis-server-$ver.tmp"
+  chmod +x "$bin/redis-server-$ver.tmp"; mv "$bin/redis-server-$ver.tmp" "$bin/redis-server-$ver"
+}
+
+all_tools=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok opa helm hey argocd redis-server)
 tools=("$@")
-[[ ${#tools[@]} -gt 0 ]] || tools=(etcd kube-apiserver kubectl opa helm hey)
+[[ ${#tools[@]} -gt 0 ]] || tools=("${all_tools[@]}")
 start=$SECONDS
 for t in "${tools[@]}"; do build_one "$t"; done
 log "all tools ready in $bin ($((SECONDS - start)) s)"

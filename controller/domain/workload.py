@@ -56,8 +56,9 @@ def build_deployment(agent: dict[str, Any], digest: str) -> dict[str, Any]:
         "selector": {"matchLabels": selector_labels(name)},
         "template": template,
     }
-    if spec.get("replicas") is not None:
-        deployment_spec["replicas"] = spec["replicas"]
+    for key in ("replicas", "progressDeadlineSeconds"):
+        if spec.get(key) is not None:
+            deployment_spec[key] = spec[key]
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -87,17 +88,77 @@ def admitted_generation(deployment: dict[str, Any] | None) -> int | None:
 
 
 def deployment_availability(deployment: dict[str, Any] | None) -> tuple[str, str, str]:
-    """(status, reason, message) for the Ready condition, from the Deployment's own status."""
+    """(status, reason, message) for the Ready condition, from the Deployment's own status.
+
+    Ready is True only when the rollout of the generation the Deployment carries is complete
+    (every replica updated and available, as `kubectl rollout status` judges it); the message
+    always names that generation, so a blocked newer one reads as "generation N runs".
+    """
     if not deployment:
         return "False", "DeploymentNotFound", "no Deployment is running for this agent"
+    running = admitted_generation(deployment)
+    label = f"generation {running}" if running is not None else "the Deployment"
+    spec = deployment.get("spec") or {}
     status = deployment.get("status") or {}
-    generation = (deployment.get("metadata") or {}).get("generation", 0)
-    if status.get("observedGeneration", 0) < generation:
-        return "False", "RolloutInProgress", "the Deployment controller has not seen the update"
-    for cond in status.get("conditions") or []:
-        if cond.get("type") == "Available":
-            if cond.get("status") == "True":
-                ready = status.get("availableReplicas", 0)
-                return "True", "DeploymentAvailable", f"{ready} replicas available"
-            return "False", "DeploymentUnavailable", str(cond.get("message", "not available"))
-    return "False", "RolloutInProgress", "waiting for the Deployment to become available"
+    if status.get("observedGeneration", 0) < (deployment.get("metadata") or {}).get(
+        "generation", 0
+    ):
+        return (
+            "False",
+            "RolloutInProgress",
+            f"{label}: the Deployment controller has not seen it yet",
+        )
+    conditions = {c.get("type"): c for c in status.get("conditions") or []}
+    progressing = conditions.get("Progressing") or {}
+    if progressing.get("reason") == "ProgressDeadlineExceeded":
+        detail = progressing.get("message", "no progress")
+        return "False", "RolloutStalled", f"{label} did not roll out in time: {detail}"
+    wanted = int(spec.get("replicas", 1))
+    updated = int(status.get("updatedReplicas", 0))
+    available = int(status.get("availableReplicas", 0))
+    counts = f"{updated}/{wanted} updated, {available}/{wanted} available"
+    if updated < wanted or available < wanted or int(status.get("replicas", 0)) > wanted:
+        available_condition = conditions.get("Available") or {}
+        if available_condition.get("status") == "False":
+            return "False", "DeploymentUnavailable", f"{label} rolling out ({counts})"
+        return "False", "RolloutInProgress", f"{label} rolling out ({counts})"
+    return "True", "DeploymentAvailable", f"{label} runs: {available}/{wanted} replicas available"
+
+
+def unready_pods_summary(pods: list[dict[str, Any]]) -> str:
+    """Why the agent's pods are not Ready, in the scheduler's and kubelet's own words.
+
+    Groups pods by the first reason found (unschedulable, a waiting or crashing container, not
+    ready), most common first: "2 pods Pending: 0/1 nodes are available: ...".
+    """
+    reasons: dict[str, int] = {}
+    for pod in pods:
+        reason = _unready_reason(pod)
+        if reason is not None:
+            reasons[reason] = reasons.get(reason, 0) + 1
+    parts = [
+        f"{count} pod{'s' if count != 1 else ''} {reason}"
+        for reason, count in sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
+    ]
+    return "; ".join(parts)
+
+
+def _unready_reason(pod: dict[str, Any]) -> str | None:
+    if (pod.get("metadata") or {}).get("deletionTimestamp"):
+        return None
+    status = pod.get("status") or {}
+    conditions = {c.get("type"): c for c in status.get("conditions") or []}
+    if (conditions.get("Ready") or {}).get("status") == "True":
+        return None
+    scheduled = conditions.get("PodScheduled") or {}
+    if scheduled.get("status") == "False":
+        return f"Pending: {scheduled.get('message') or scheduled.get('reason') or 'not scheduled'}"
+    for container in (status.get("initContainerStatuses") or []) + (
+        status.get("containerStatuses") or []
+    ):
+        state = container.get("state") or {}
+        waiting = state.get("waiting") or state.get("terminated")
+        if waiting and waiting.get("reason"):
+            detail = f": {waiting['message']}" if waiting.get("message") else ""
+            return f"waiting on {container.get('name')}: {waiting['reason']}{detail}"
+    return f"{status.get('phase', 'Pending')}, not Ready"

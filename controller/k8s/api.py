@@ -102,6 +102,18 @@ class KubeIO:
         result: dict[str, Any] = json.loads(data)
         return result
 
+    def list_pods(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+        """The pods matching a label selector in one namespace (read only when a rollout stalls)."""
+        data = self._request(
+            "GET",
+            f"/api/v1/namespaces/{quote(namespace)}/pods",
+            None,
+            "application/json",
+            query=[("labelSelector", label_selector)],
+        )
+        items: list[dict[str, Any]] = json.loads(data).get("items") or []
+        return items
+
     def patch_agent_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
         """Replace golive's status fields through the status subresource only.
 

@@ -9,9 +9,9 @@ managedFields, kubectl's last-applied copy, the Deployment's full pod template..
   compares it with the status it computes, and `is_own_write` with the one it wrote);
 - contracts: apiVersion, kind, name, namespace, spec (`resolve_contract` reads spec);
 - exceptions: apiVersion, kind, the metadata `parse_agent_exception` reads, spec;
-- deployments: name, namespace, generation, the admitted-generation annotation, and of the
-  status what `deployment_availability` reads (observedGeneration, availableReplicas, the
-  Available condition) - see controller/domain/workload.py.
+- deployments: name, namespace, generation, the admitted-generation annotation, spec.replicas,
+  and of the status what `deployment_availability` reads (the replica counts, the Available
+  condition, a stalled Progressing one) - see controller/domain/workload.py.
 """
 
 from __future__ import annotations
@@ -97,6 +97,9 @@ def slim_exception(body: Mapping[str, Any]) -> dict[str, Any]:
     return _typed(body, _meta(body, _EXCEPTION_META, maps=True), spec=compact(body.get("spec")))
 
 
+_DEPLOYMENT_COUNTS = ("observedGeneration", "replicas", "updatedReplicas", "availableReplicas")
+
+
 def slim_deployment(body: Mapping[str, Any]) -> dict[str, Any]:
     """What `admitted_generation` and `deployment_availability` read, nothing else."""
     meta = body.get("metadata") or {}
@@ -104,16 +107,21 @@ def slim_deployment(body: Mapping[str, Any]) -> dict[str, Any]:
     admitted = (meta.get("annotations") or {}).get(ADMITTED_GENERATION)
     if admitted is not None:
         kept_meta["annotations"] = {ADMITTED_GENERATION: admitted}
+    spec = body.get("spec") or {}
     status = body.get("status") or {}
-    kept_status = {k: status[k] for k in ("observedGeneration", "availableReplicas") if k in status}
-    available = [
-        {k: c[k] for k in ("type", "status", "message") if k in c}
+    kept_status = {k: status[k] for k in _DEPLOYMENT_COUNTS if k in status}
+    # Available as it is; Progressing only once it says the rollout is stuck (its message
+    # changes with every ReplicaSet step, which would wake the reconcile for nothing).
+    kept_conditions = [
+        {k: c[k] for k in ("type", "status", "reason", "message") if k in c}
         for c in status.get("conditions") or []
         if c.get("type") == "Available"
+        or (c.get("type") == "Progressing" and c.get("reason") == "ProgressDeadlineExceeded")
     ]
-    if available:
-        kept_status["conditions"] = available
-    return {"metadata": kept_meta, "status": kept_status}
+    if kept_conditions:
+        kept_status["conditions"] = kept_conditions
+    kept_spec = {"replicas": spec["replicas"]} if "replicas" in spec else {}
+    return {"metadata": kept_meta, "spec": kept_spec, "status": kept_status}
 
 
 def key_of(body: Mapping[str, Any]) -> Key:

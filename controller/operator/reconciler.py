@@ -20,6 +20,8 @@ from controller.domain.workload import (
     admitted_generation,
     build_deployment,
     deployment_availability,
+    selector_labels,
+    unready_pods_summary,
 )
 from controller.engine.verdict import decide_agent
 from controller.k8s.api import KubeIO
@@ -124,11 +126,14 @@ class Reconciler:
             running, applied = generation, True
             metrics.DEPLOYMENT_WRITES.inc()
         previous = agent.get("status") or {}
+        availability = deployment_availability(deployment)
+        if availability[1] == "RolloutStalled":
+            availability = await self._explain_stall(key, availability)
         status = build_status(
             generation=generation,
             decision=decision,
             running_generation=running,
-            availability=deployment_availability(deployment),
+            availability=availability,
             previous=previous,
             now=now,
         )
@@ -156,6 +161,16 @@ class Reconciler:
         if recheck_at is not None:
             # An exception expires then: decide again at that moment, not at the next audit.
             self.queue.add(key, max(0.0, (recheck_at - datetime.now(UTC)).total_seconds()) + 0.05)
+
+    async def _explain_stall(
+        self, key: Key, availability: tuple[str, str, str]
+    ) -> tuple[str, str, str]:
+        """A stalled rollout's Ready message with the pods' own reasons, so a person can act."""
+        selector = ",".join(f"{k}={v}" for k, v in selector_labels(key[1]).items())
+        pods = await asyncio.to_thread(self.kube.list_pods, key[0], selector)
+        summary = unready_pods_summary(pods)
+        status, reason, message = availability
+        return status, reason, f"{message}; {summary}" if summary else message
 
     async def _announce(
         self,

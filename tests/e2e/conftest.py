@@ -1,5 +1,10 @@
 """Fixtures for end-to-end tests on a real kube-apiserver + etcd and a real OPA server.
 
+Two clusters: `cluster` is the bare control plane (etcd + kube-apiserver: fast, nothing ever
+runs), `full_cluster` adds kube-controller-manager, kube-scheduler and KWOK nodes, for tests about
+rollout, Ready and garbage collection. `namespace` and `full_namespace` give a test its own
+namespace in one or the other.
+
 The binaries are built (or reused from the cache) by scripts/tools.sh; a missing binary is a
 build step, never a skip. Every process a fixture starts is stopped by that fixture, also when
 a test fails, and dies with the test runner if the runner is killed.
@@ -13,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.cluster import Cluster
 from tests.harness.controlplane import REPO, ControlPlane, OpaServer
 
 
@@ -34,6 +40,18 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
         plane.stop()
 
 
+@pytest.fixture(scope="session")
+def full_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """One full cluster for the session (controllers, scheduler, KWOK node), CRDs installed."""
+    plane = Cluster(tmp_path_factory.mktemp("fullcluster"))
+    try:
+        plane.start()
+        plane.apply_crds(REPO / "crds")
+        yield plane
+    finally:
+        plane.stop()
+
+
 @pytest.fixture
 def opa_server(tmp_path: Path) -> Iterator[OpaServer]:
     """A fresh `opa run --server` for one test (tests may kill and restart it)."""
@@ -44,14 +62,27 @@ def opa_server(tmp_path: Path) -> Iterator[OpaServer]:
         server.stop()
 
 
-@pytest.fixture
-def namespace(cluster: ControlPlane, request: pytest.FixtureRequest) -> Iterator[str]:
-    """A namespace per test, so tests do not see each other's objects."""
+def _fresh_namespace(plane: ControlPlane, request: pytest.FixtureRequest) -> str:
     base = request.node.name.lower().replace("_", "-")[:40]
     base = "".join(c if c.isalnum() or c == "-" else "-" for c in base).strip("-")
     name = f"t-{base}-{secrets.token_hex(3)}"  # unique even for parametrized tests
-    cluster.kubectl("create", "namespace", name)
+    plane.kubectl("create", "namespace", name)
+    return name
+
+
+@pytest.fixture
+def namespace(cluster: ControlPlane, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A namespace per test in the bare control plane, so tests do not see each other's objects."""
+    name = _fresh_namespace(cluster, request)
     yield name
-    # No controller-manager runs here, so namespace finalization never completes; deleting
-    # without waiting is enough to keep names free for the next run of the session.
+    # No namespace controller runs there, so finalization never completes; deleting without
+    # waiting is enough to keep names free for the next run of the session.
     cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.fixture
+def full_namespace(full_cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A namespace per test in the full cluster; the real namespace controller empties it."""
+    name = _fresh_namespace(full_cluster, request)
+    yield name
+    full_cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)

@@ -148,6 +148,9 @@ class ControlPlane:
     user_token: str = ""
     user_name: str = "dev-user"
     processes: list[ManagedProcess] = field(default_factory=list)
+    # No service-account admission: pods need no token controller. The full cluster (cluster.py)
+    # also turns off TaintNodesByCondition, see there.
+    disabled_admission_plugins: tuple[str, ...] = ("ServiceAccount",)
 
     @property
     def url(self) -> str:
@@ -266,7 +269,7 @@ class ControlPlane:
                 "--service-cluster-ip-range",
                 "10.0.0.0/24",
                 "--disable-admission-plugins",
-                "ServiceAccount",
+                ",".join(self.disabled_admission_plugins),
                 "--allow-privileged=true",
                 "--endpoint-reconciler-type=none",  # loopback cannot be an endpoint
                 "--v",

@@ -22,10 +22,14 @@ def deployment(available: str = "True") -> dict[str, Any]:
             "annotations": {ADMITTED_GENERATION: "2", "other": "x" * 1000},
             "labels": {"app": "a"},
         },
-        "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}},
+        "spec": {
+            "replicas": 2,
+            "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}},
+        },
         "status": {
             "observedGeneration": 3,
             "availableReplicas": 2,
+            "updatedReplicas": 2,
             "replicas": 2,
             "conditions": [
                 {"type": "Progressing", "status": "True", "message": "ok"},
@@ -66,8 +70,25 @@ def test_a_slim_deployment_answers_as_the_whole_one() -> None:
         slim = slim_deployment(whole)
         assert admitted_generation(slim) == admitted_generation(whole) == 2
         assert deployment_availability(slim) == deployment_availability(whole)
-        assert "spec" not in slim and "managedFields" not in slim["metadata"]
+        assert slim["spec"] == {"replicas": 2} and "managedFields" not in slim["metadata"]
         assert slim["metadata"]["annotations"] == {ADMITTED_GENERATION: "2"}
+
+
+def test_a_slim_deployment_keeps_a_stalled_rollout_but_not_every_progress_message() -> None:
+    whole = deployment("False")
+    whole["status"]["conditions"][0] = {
+        "type": "Progressing",
+        "status": "False",
+        "reason": "ProgressDeadlineExceeded",
+        "message": 'ReplicaSet "a-1" has timed out progressing.',
+    }
+    slim = slim_deployment(whole)
+    assert deployment_availability(slim) == deployment_availability(whole)
+    assert deployment_availability(slim)[1] == "RolloutStalled"
+    progressing = deployment("True")  # Progressing True: its message is not kept
+    assert [c["type"] for c in slim_deployment(progressing)["status"]["conditions"]] == [
+        "Available"
+    ]
 
 
 def test_an_agent_keeps_spec_status_and_the_metadata_golive_reads() -> None:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from controller.domain.api import ADMITTED_GENERATION
 from controller.domain.decision import Decision, Reason, Result, Violation, unknown
 from controller.domain.status import build_status, status_changed
 from controller.domain.workload import (
     admitted_generation,
     build_deployment,
     deployment_availability,
+    unready_pods_summary,
 )
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -61,16 +64,97 @@ def test_deployment_is_owned_labelled_and_records_the_generation() -> None:
     assert AGENT["spec"]["template"]["metadata"]["labels"] == {"team": "x"}  # input untouched
 
 
+def _deployment(running: int, wanted: int, **status: Any) -> dict[str, Any]:
+    return {
+        "metadata": {"generation": 5, "annotations": {ADMITTED_GENERATION: str(running)}},
+        "spec": {"replicas": wanted},
+        "status": {"observedGeneration": 5, **status},
+    }
+
+
 def test_availability_follows_the_deployment_status() -> None:
     assert deployment_availability(None)[1] == "DeploymentNotFound"
     dep = {"metadata": {"generation": 2}, "status": {"observedGeneration": 1}}
     assert deployment_availability(dep)[1] == "RolloutInProgress"
-    dep["status"] = {
-        "observedGeneration": 2,
-        "availableReplicas": 2,
-        "conditions": [{"type": "Available", "status": "True"}],
+    available = [{"type": "Available", "status": "True"}]
+    done = _deployment(3, 2, replicas=2, updatedReplicas=2, availableReplicas=2)
+    done["status"]["conditions"] = available
+    assert deployment_availability(done) == (
+        "True",
+        "DeploymentAvailable",
+        "generation 3 runs: 2/2 replicas available",
+    )
+
+
+def test_ready_waits_for_the_whole_rollout_of_the_running_generation() -> None:
+    # Available (old pods still serve) but only one of two replicas is on the new template.
+    mid = _deployment(4, 2, replicas=3, updatedReplicas=1, availableReplicas=2)
+    mid["status"]["conditions"] = [{"type": "Available", "status": "True"}]
+    assert deployment_availability(mid) == (
+        "False",
+        "RolloutInProgress",
+        "generation 4 rolling out (1/2 updated, 2/2 available)",
+    )
+    # Every replica updated, but the old pod has not gone yet.
+    tail = _deployment(4, 2, replicas=3, updatedReplicas=2, availableReplicas=2)
+    assert deployment_availability(tail)[1] == "RolloutInProgress"
+    down = _deployment(4, 2, replicas=2, updatedReplicas=2, availableReplicas=0)
+    down["status"]["conditions"] = [{"type": "Available", "status": "False"}]
+    assert deployment_availability(down)[1] == "DeploymentUnavailable"
+
+
+def test_a_stalled_rollout_says_so_and_why() -> None:
+    dep = _deployment(2, 1, replicas=1, updatedReplicas=1)
+    dep["status"]["conditions"] = [
+        {
+            "type": "Progressing",
+            "status": "False",
+            "reason": "ProgressDeadlineExceeded",
+            "message": 'ReplicaSet "bot-1" has timed out progressing.',
+        }
+    ]
+    status, reason, message = deployment_availability(dep)
+    assert (status, reason) == ("False", "RolloutStalled")
+    assert (
+        message
+        == 'generation 2 did not roll out in time: ReplicaSet "bot-1" has timed out progressing.'
+    )
+
+
+def test_unready_pods_are_summarised_in_the_scheduler_and_kubelet_words() -> None:
+    unschedulable = {
+        "status": {
+            "phase": "Pending",
+            "conditions": [
+                {
+                    "type": "PodScheduled",
+                    "status": "False",
+                    "reason": "Unschedulable",
+                    "message": "0/1 nodes are available: 1 Insufficient cpu.",
+                }
+            ],
+        }
     }
-    assert deployment_availability(dep)[:2] == ("True", "DeploymentAvailable")
+    pulling = {
+        "status": {
+            "phase": "Pending",
+            "conditions": [{"type": "PodScheduled", "status": "True"}],
+            "containerStatuses": [
+                {
+                    "name": "agent",
+                    "state": {"waiting": {"reason": "ImagePullBackOff", "message": "not found"}},
+                }
+            ],
+        }
+    }
+    ready = {"status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}}
+    leaving = {"metadata": {"deletionTimestamp": "2026-01-01T00:00:00Z"}, "status": {}}
+    summary = unready_pods_summary([unschedulable, pulling, unschedulable, ready, leaving])
+    assert summary == (
+        "2 pods Pending: 0/1 nodes are available: 1 Insufficient cpu.; "
+        "1 pod waiting on agent: ImagePullBackOff: not found"
+    )
+    assert unready_pods_summary([ready]) == ""
 
 
 def test_blocked_with_an_older_generation_running() -> None:

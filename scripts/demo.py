@@ -1,4 +1,8 @@
-"""`make demo`: local control plane, CRDs, operator and examples, then `kubectl get agd`.
+"""`make demo`: a local cluster, CRDs, operator and examples, then `kubectl get agd`.
+
+The cluster is the harness's full one (tests/harness/cluster.py): etcd, kube-apiserver,
+kube-controller-manager, kube-scheduler and a KWOK node, so admitted agents really roll out and
+turn Ready; no container runs.
 
 `up` leaves the servers running in the background (state in .golive/demo/) so you can keep using
 kubectl; `down` stops them. Nothing here needs docker.
@@ -17,6 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tests.harness.cluster import Cluster  # noqa: E402
 from tests.harness.controlplane import (  # noqa: E402
     ControlPlane,
     HarnessError,
@@ -88,16 +93,17 @@ def up() -> int:
     if STATE_FILE.exists():
         down()
     STATE_DIR.mkdir(parents=True, exist_ok=True)
-    say("building or reusing the pinned tools (kube-apiserver, etcd, kubectl, opa)")
-    plane = ControlPlane(STATE_DIR / "cluster", tie_to_parent=False)
+    say("building or reusing the pinned tools (etcd, kube-apiserver, controller-manager, ...)")
+    plane = Cluster(STATE_DIR / "cluster", tie_to_parent=False)
     started = time.monotonic()
     try:
         plane.start()
     except HarnessError as err:
-        print(f"error: the local control plane did not start: {err}", file=sys.stderr)
+        print(f"error: the local cluster did not start: {err}", file=sys.stderr)
         plane.stop()
         return 1
-    say(f"control plane up at {plane.url} in {time.monotonic() - started:.1f}s")
+    nodes = ", ".join(plane.node_names)
+    say(f"cluster up at {plane.url}, node {nodes} (KWOK), in {time.monotonic() - started:.1f}s")
     pids = plane.pids()
     STATE_FILE.write_text(json.dumps({"pids": pids, "kubeconfig": str(plane.kubeconfig)}))
 
@@ -115,6 +121,7 @@ def up() -> int:
             result = plane.kubectl("apply", "-f", str(example), check=False)
             print(result.stdout + result.stderr, end="")
     wait_for_decisions(plane)
+    wait_for_rollouts(plane)
     say("kubectl get agd -A")
     print(plane.kubectl("get", "agd", "-A", "-o", "wide").stdout)
     say("why: the Admitted condition of each agent")
@@ -128,9 +135,9 @@ def up() -> int:
             '{.status.conditions[?(@.type=="Admitted")].message}{"\\n"}{end}',
         ).stdout
     )
-    say("kubectl get deployments -A (only admitted agents have one)")
-    print(plane.kubectl("get", "deployments", "-A").stdout)
-    say("the control plane keeps running; use it with:")
+    say("kubectl get deployments,pods -n agents (only admitted agents have them)")
+    print(plane.kubectl("get", "deployments,pods", "-n", "agents").stdout)
+    say("the cluster keeps running; use it with:")
     print(f"  export KUBECONFIG={plane.kubeconfig}")
     print(f"  {plane.bin_dir / 'kubectl'} get agd -A")
     print("  make down    # stop it")
@@ -173,6 +180,26 @@ def wait_for_decisions(plane: ControlPlane, settle: float = 3.0) -> None:
             return
         time.sleep(0.5)
     print("warning: the agents' decisions did not settle within 60 s", file=sys.stderr)
+
+
+def wait_for_rollouts(plane: ControlPlane, timeout: float = 60.0) -> None:
+    """Until every admitted agent is Ready (its pods Running on the KWOK node) or the timeout."""
+
+    def pending() -> list[str]:
+        out = plane.kubectl("get", "agd", "-A", "-o", "json", check=False).stdout
+        waiting = []
+        for item in json.loads(out or '{"items": []}')["items"]:
+            conditions = {c["type"]: c for c in (item.get("status") or {}).get("conditions", [])}
+            admitted = conditions.get("Admitted", {}).get("status") == "True"
+            if admitted and conditions.get("Ready", {}).get("status") != "True":
+                waiting.append(item["metadata"]["name"])
+        return waiting
+
+    deadline = time.monotonic() + timeout
+    while (waiting := pending()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    if waiting:
+        print(f"warning: not Ready within {timeout:.0f} s: {', '.join(waiting)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -71,11 +71,13 @@ class ManagedProcess:
     log_path: Path
     tie_to_parent: bool = True
     popen: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] | None = None  # added to this process's environment
 
     def start(self) -> None:
         log = self.log_path.open("ab")
         self.popen = subprocess.Popen(
             self.argv,
+            env={**os.environ, **self.env} if self.env else None,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -229,8 +231,8 @@ class ControlPlane:
         self.api_port = free_port()
         self.processes.append(self._apiserver())
         self.processes[-1].start()
-        self._write_kubeconfig(self.kubeconfig, "admin", self.admin_token)
-        self._write_kubeconfig(self.user_kubeconfig, self.user_name, self.user_token)
+        self.write_kubeconfig(self.kubeconfig, "admin", self.admin_token)
+        self.write_kubeconfig(self.user_kubeconfig, self.user_name, self.user_token)
         wait_until(self.ready, timeout, "kube-apiserver /readyz", self.processes[-1])
         return self
 
@@ -292,7 +294,7 @@ class ControlPlane:
     def ready(self) -> bool:
         return http_ok(f"{self.url}/readyz", token=self.admin_token, ca_file=self.ca_file)
 
-    def _write_kubeconfig(self, path: Path, user: str, token: str) -> None:
+    def write_kubeconfig(self, path: Path, user: str, token: str) -> None:
         config = {
             "apiVersion": "v1",
             "kind": "Config",

@@ -22,7 +22,7 @@ $(VENV)/.stamp: pyproject.toml constraints.txt setup.py libopa/go.mod libopa/go.
 
 venv: $(VENV)/.stamp  ## create .venv with the pinned Python dependencies
 
-tools:  ## build the pinned kube-apiserver, kubectl, etcd, opa, helm, hey into ~/.cache/golive/bin
+tools:  ## build the pinned cluster binaries, KWOK, opa, helm, Argo CD, redis, hey into ~/.cache/golive/bin
 	bash scripts/tools.sh
 
 lint: venv tools  ## ruff, mypy, import contracts, opa check/fmt, Regal style rules
@@ -40,13 +40,13 @@ test-unit: venv  ## fast tests: pure domain, fake engine, kmock
 test-policy: venv tools  ## Rego unit tests (opa test) and every policy sample
 	$(PY) -m pytest tests/policy -q
 
-test-e2e: venv tools  ## real kube-apiserver + etcd + OPA on loopback
+test-e2e: venv tools  ## real control plane, full cluster (KWOK nodes), OPA, Argo CD on loopback
 	$(PY) -m pytest tests/e2e -q
 
 test: lint  ## the whole suite: lint, unit, policy and e2e tests
 	$(PY) -m pytest tests -q
 
-demo: venv tools  ## local control plane + CRDs + operator on the embedded engine + examples
+demo: venv tools  ## local cluster (KWOK node) + CRDs + operator on the embedded engine + examples
 	$(PY) scripts/demo.py up
 
 down: venv  ## stop what `make demo` started

@@ -108,38 +108,3 @@ def wait_admitted(
         return None
 
     return dict(wait_for(check, timeout, f"{namespace}/{name} Admitted={status}"))
-
-
-def mark_available(cluster: ControlPlane, namespace: str, name: str) -> None:
-    """No controller-manager runs here: play its part and report the Deployment available."""
-    dep = get(cluster, "deployment", namespace, name)
-    assert dep is not None
-    replicas = dep["spec"].get("replicas", 1)
-    status = {
-        "status": {
-            "observedGeneration": dep["metadata"]["generation"],
-            "replicas": replicas,
-            "readyReplicas": replicas,
-            "availableReplicas": replicas,
-            "updatedReplicas": replicas,
-            "conditions": [
-                {
-                    "type": "Available",
-                    "status": "True",
-                    "reason": "MinimumReplicasAvailable",
-                    "message": "Deployment has minimum availability.",
-                }
-            ],
-        }
-    }
-    cluster.kubectl(
-        "patch",
-        "deployment",
-        name,
-        "-n",
-        namespace,
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        json.dumps(status),
-    )

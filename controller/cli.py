@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -37,6 +38,21 @@ err = Console(stderr=True, highlight=False)
 def fail(message: str) -> typer.Exit:
     err.print(f"[red]error:[/red] {message}")
     return typer.Exit(EXIT_USAGE)
+
+
+NAMESPACE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def alert_rules_namespace_of(value: str | None) -> str | None:
+    """--alert-rules-namespace: a namespace name (RFC 1123 label) or nothing."""
+    if not value:
+        return None
+    if not NAMESPACE_NAME.match(value):
+        raise fail(
+            f"--alert-rules-namespace: expected a namespace name (lowercase letters, digits "
+            f"and '-', at most 63), got {value!r}"
+        )
+    return value
 
 
 def parse_now(at: str | None) -> datetime:
@@ -88,6 +104,15 @@ EngineOpt = Annotated[
     str, typer.Option("--engine", help="embedded (OPA in-process, default) or remote.")
 ]
 OpaUrlOpt = Annotated[str | None, typer.Option("--opa-url", help="OPA server for --engine remote.")]
+AlertRulesNamespaceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--alert-rules-namespace",
+        envvar="GOLIVE_ALERT_RULES_NAMESPACE",
+        help="Look the alerts of spec.monitoring.alerts up in the PrometheusRules of this "
+        "namespace (where the platform keeps them) instead of the agent's namespace.",
+    ),
+]
 
 
 @app.command("check")
@@ -97,10 +122,16 @@ def check_command(
     safe_library: SafeLibraryOpt = True,
     contracts: Annotated[
         list[str] | None,
-        typer.Option("--contracts", "-c", help="Files or folders with AgentContracts/Exceptions."),
+        typer.Option(
+            "--contracts",
+            "-c",
+            help="Files or folders with AgentContracts, AgentExceptions and PrometheusRules "
+            "(context: used in decisions, never reported as agents).",
+        ),
     ] = None,
     engine: EngineOpt = "embedded",
     opa_url: OpaUrlOpt = None,
+    alert_rules_namespace: AlertRulesNamespaceOpt = None,
     output_format: Annotated[
         str, typer.Option("--format", "-o", help="text, json, junit or sarif.")
     ] = "text",
@@ -118,12 +149,19 @@ def check_command(
     if output_format not in FORMATS:
         raise fail(f"--format: expected one of {', '.join(FORMATS)}, got {output_format!r}")
     now = parse_now(at)
+    alert_rules_namespace = alert_rules_namespace_of(alert_rules_namespace)
     schemas = load_schemas()
     policy_set = load_policy_set(policies or [], safe_library, engine, opa_url)
     try:
         # The embedded engine evaluates without the GIL: one thread per core uses them all.
         run = check(
-            paths, contracts or [], policy_set, now, schemas, parallelism=os.cpu_count() or 1
+            paths,
+            contracts or [],
+            policy_set,
+            now,
+            schemas,
+            parallelism=os.cpu_count() or 1,
+            alert_rules_namespace=alert_rules_namespace,
         )
     finally:
         policy_set.engine.close()
@@ -261,6 +299,7 @@ def run_command(
     lease_duration: Annotated[
         float, typer.Option(help="Seconds a silent leader keeps the lease (takeover time).")
     ] = 15.0,
+    alert_rules_namespace: AlertRulesNamespaceOpt = None,
 ) -> None:
     """Run the operator: gate AgentDeployments and keep their status."""
     from controller.operator.main import OperatorOptions, run
@@ -316,6 +355,7 @@ def run_command(
             webhook_timeout_seconds=webhook_timeout,
             leader_election_namespace=leader_election_namespace,
             lease_duration=lease_duration,
+            alert_rules_namespace=alert_rules_namespace_of(alert_rules_namespace),
         )
     )
 

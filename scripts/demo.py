@@ -31,6 +31,7 @@ from tests.harness.controlplane import (  # noqa: E402
     pid_alive,
     wait_until,
 )
+from tests.harness.prometheus import install_prometheus_rule_crd  # noqa: E402
 
 STATE_DIR = REPO / ".golive" / "demo"
 STATE_FILE = STATE_DIR / "state.json"
@@ -109,6 +110,8 @@ def up() -> int:
 
     say("installing the CRDs")
     plane.apply_crds()
+    say("installing the Prometheus Operator's PrometheusRule CRD (its Go module, pinned)")
+    install_prometheus_rule_crd(plane)
     say("starting the operator on the embedded engine")
     operator = start_operator(plane)
     pids.append(operator.pid)
@@ -120,6 +123,11 @@ def up() -> int:
         for example in examples:
             result = plane.kubectl("apply", "-f", str(example), check=False)
             print(result.stdout + result.stderr, end="")
+    # The agents' alerting rules (a PrometheusRule: it needs the CRD installed above).
+    monitoring = REPO / "examples" / "monitoring"
+    if monitoring.is_dir():
+        result = plane.kubectl("apply", "-f", str(monitoring), check=False)
+        print(result.stdout + result.stderr, end="")
     wait_for_decisions(plane)
     wait_for_rollouts(plane)
     say("kubectl get agd -A")

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from controller.domain.alert_rules import is_prometheus_rule
 from controller.domain.api import GROUP, KINDS
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
@@ -68,6 +69,8 @@ class Manifests:
     documents: list[Document] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)  # "apps/v1 Deployment" -> count
+    # monitoring.coreos.com PrometheusRules: where the agents' alerts are looked up.
+    prometheus_rules: list[Document] = field(default_factory=list)
 
 
 def is_golive(obj: dict[str, Any]) -> bool:
@@ -156,6 +159,9 @@ def add_object(out: Manifests, source: str, line: int, obj: Any) -> None:
                 f"unknown golive kind {obj.get('kind')!r}; expected one of {', '.join(KINDS)}",
             )
         )
+        return
+    if is_prometheus_rule(obj):
+        out.prometheus_rules.append(Document(source, line, obj))
         return
     label = f"{obj.get('apiVersion', '?')} {obj.get('kind', '?')}"
     out.skipped[label] = out.skipped.get(label, 0) + 1

@@ -11,7 +11,13 @@ from xml.etree import ElementTree as ET
 from controller.check.loader import InputError
 
 FORMATS = ("text", "json", "junit", "sarif")
-SARIF_LEVEL = {"deny": "error", "warn": "warning", "dryrun": "note", "excepted": "note"}
+SARIF_LEVEL = {
+    "deny": "error",
+    "warn": "warning",
+    "dryrun": "note",
+    "excepted": "note",
+    "skipped": "note",
+}
 
 
 @dataclass(frozen=True)
@@ -195,7 +201,13 @@ def summary_line(run: CheckRun) -> str:
 def render_text(run: CheckRun, console: Any) -> None:
     """Human output with rich: a line per agent, an indented line per finding (CI-log friendly)."""
     style = {"admitted": "green", "blocked": "red", "unknown": "yellow"}
-    colour = {"deny": "red", "warn": "yellow", "dryrun": "blue", "excepted": "magenta"}
+    colour = {
+        "deny": "red",
+        "warn": "yellow",
+        "dryrun": "blue",
+        "excepted": "magenta",
+        "skipped": "cyan",
+    }
     for err in run.errors:
         console.print(f"[red]error[/red] {err}", highlight=False)
     for agent in run.agents:

@@ -11,6 +11,7 @@ from typing import Any
 from controller.check.loader import Document, InputError, Manifests, load
 from controller.check.report import AgentReport, CheckRun, findings_from
 from controller.check.schema import SchemaSet
+from controller.domain.alert_rules import AlertRules, RuleFile, read_prometheus_rule
 from controller.domain.policy_input import Operation, PolicyContext
 from controller.engine.verdict import PolicySet, decide_agent
 
@@ -39,13 +40,20 @@ def check(
     now: datetime,
     schemas: SchemaSet | None = None,
     parallelism: int = 1,
+    alert_rules_namespace: str | None = None,
 ) -> CheckRun:
+    """alert_rules_namespace: look alerts up in this namespace's PrometheusRules (the
+    operator's --alert-rules-namespace), not the agent's."""
     manifests = load(paths)
     extra = load(contract_paths)  # --contracts: context only, never reported as agents
     schemas = schemas or SchemaSet()
     given = validate(manifests, schemas)
     documents = given + validate(extra, schemas)
     manifests.errors.extend(extra.errors)
+    alert_rules = alert_rules_source(
+        rule_files(manifests, manifests.prometheus_rules + extra.prometheus_rules),
+        alert_rules_namespace,
+    )
 
     contracts: dict[tuple[str, str], dict[str, Any]] = {}
     exceptions: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -66,6 +74,7 @@ def check(
             contracts=lambda namespace, name: contracts.get((namespace, name)),
             exceptions=exceptions[doc.namespace],
             context=context,
+            alert_rules=alert_rules,
         )
         d = verdict.decision
         return AgentReport(
@@ -90,6 +99,38 @@ def check(
         policy_set.engine.digest,
         {pid: info.title for pid, info in policy_set.bundle.policies.items()},
     )
+
+
+def rule_files(manifests: Manifests, documents: list[Document]) -> list[RuleFile] | None:
+    """Every PrometheusRule given (None: none at all); a malformed one is an input error naming
+    its field, and defines no alert (the Prometheus Operator rejects it whole)."""
+    if not documents:
+        return None
+    files = []
+    for doc in documents:
+        rule_file = read_prometheus_rule(doc.obj, doc.namespace)
+        if rule_file.error is not None:
+            manifests.errors.append(
+                InputError(
+                    doc.source, doc.line, f"PrometheusRule {doc.name or '?'}: {rule_file.error}"
+                )
+            )
+        files.append(rule_file)
+    return files
+
+
+def alert_rules_source(files: list[RuleFile] | None, namespace: str | None) -> AlertRules:
+    """Where `golive check` looks alerts up: the PrometheusRules given with the manifests. With
+    none, the check is reported as skipped, as in a cluster without the PrometheusRule CRD."""
+    if files is None:
+        return AlertRules.unavailable(
+            "no PrometheusRule (monitoring.coreos.com/v1) was given with the manifests; pass "
+            "the files that define the alerts to have them verified"
+        )
+    by_namespace: dict[str, list[RuleFile]] = defaultdict(list)
+    for rule_file in files:
+        by_namespace[rule_file.namespace].append(rule_file)
+    return AlertRules.lookup(lambda ns: by_namespace.get(ns, []), namespace)
 
 
 def with_namespace(doc: Document) -> dict[str, Any]:

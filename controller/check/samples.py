@@ -3,10 +3,15 @@
 
 Samples are YAML manifests named `*.yaml.sample`: OPA's loader reads `*.yaml` under a policy
 folder as data (merge errors in a plain `opa test policies/`) and ignores other suffixes.
+
+A sample whose verdict depends on the date (a review that falls due) names the moment it is
+decided at in a comment line `# golive-sample-at: 2026-12-02T00:00:00Z`, as `golive check --at`
+would; the others are decided now.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -14,9 +19,11 @@ from pathlib import Path
 from controller.check.report import CheckRun
 from controller.check.run import check
 from controller.check.schema import SchemaSet
+from controller.domain.model import SpecError, parse_timestamp
 from controller.engine.verdict import PolicySet
 
 SAMPLE_GLOB = "*.yaml.sample"
+SAMPLE_AT = re.compile(r"^# golive-sample-at: (\S+)[ \t]*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -40,9 +47,20 @@ def check_samples(
         policy = policy_id_of(rule_dir, root)
         for expected in ("allowed", "disallowed"):
             for path in sorted((samples / expected).glob(SAMPLE_GLOB)):
-                run = check([str(path)], [], policy_set, now, schemas)
+                try:
+                    at = sample_time(path) or now
+                except SpecError as error:
+                    results.append(SampleResult(str(path), expected, False, str(error)))
+                    continue
+                run = check([str(path)], [], policy_set, at, schemas)
                 results.append(judge(str(path), expected, policy, run))
     return results
+
+
+def sample_time(path: Path) -> datetime | None:
+    """The `# golive-sample-at:` moment of a sample, if it names one (a SpecError if malformed)."""
+    found = SAMPLE_AT.search(path.read_text(encoding="utf-8"))
+    return None if found is None else parse_timestamp(found.group(1), f"{path}: golive-sample-at")
 
 
 def judge(path: str, expected: str, policy: str, run: CheckRun) -> SampleResult:

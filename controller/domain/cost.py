@@ -7,6 +7,12 @@ Number format: amounts are *exact* (no rounding ever), written as plain decimal 
 least two decimal places: 0.0004 x 2000 x 30 -> "24.00"; 0.00037 x 1234 x 30 -> "13.6974".
 Exactness keeps the strings and the `withinNx` booleans consistent: a displayed amount is never
 rounded below the limit it is compared with.
+
+Model layering (spec.models): the cost of one request is spec.budget.costPerRequest (what a
+request costs besides the declared models: hosting, retrieval, tools; without models, the whole
+cost, as before models existed) plus the costPerRequest of every declared model; a rules layer
+costs nothing per request. With models declared, spec.budget.costPerRequest may be left out.
+An agent without models is projected exactly as before.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal, Inexact, InvalidOperation, localcontext
 from typing import Any
 
-from controller.domain.model import DECIMAL_STRING
+from controller.domain.model import DECIMAL_STRING, SpecError, parse_model
 
 DAYS_PER_MONTH = 30
 SCALES = (1, 10, 100)
@@ -24,6 +30,40 @@ SCALES = (1, 10, 100)
 # Generous precision with Inexact trapped: an amount too long to multiply exactly is refused
 # (treated as malformed) instead of being silently rounded.
 _PRECISION = 120
+
+
+@dataclass(frozen=True)
+class CostProblem:
+    """Why the cost could not be projected: the field to fix and what is wrong with it."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+    def to_input(self) -> dict[str, str]:
+        return {"field": self.field, "msg": self.message}
+
+
+@dataclass(frozen=True)
+class ModelCost:
+    """One declared model's share of the projection (a rules layer has cost_per_request 0)."""
+
+    name: str
+    role: str
+    cost_per_request: Decimal
+    monthly: Mapping[int, Decimal]  # scale -> exact monthly amount
+
+    def to_input(self) -> dict[str, Any]:
+        block: dict[str, Any] = {
+            "name": self.name,
+            "role": self.role,
+            "costPerRequest": format_amount(self.cost_per_request),
+        }
+        for scale in SCALES:
+            block[f"monthly{scale}x"] = format_amount(self.monthly[scale])
+        return block
 
 
 @dataclass(frozen=True)
@@ -35,7 +75,9 @@ class CostProjection:
     monthly_limit: str | None
     monthly: Mapping[int, Decimal]  # scale -> exact monthly amount; empty when not declared
     within: Mapping[int, bool]  # scale -> amount <= limit; all False when not declared
-    problems: tuple[str, ...]
+    problems: tuple[CostProblem, ...]
+    per_request: Decimal | None = None  # budget.costPerRequest + the models'; None if unknown
+    models: tuple[ModelCost, ...] = ()  # the split per declared model, when projected
 
     def to_input(self) -> dict[str, Any]:
         """The `cost` block of the policy input; every key is always present (null if unknown)."""
@@ -49,6 +91,11 @@ class CostProjection:
             block[f"monthly{scale}x"] = None if amount is None else format_amount(amount)
         for scale in SCALES:
             block[f"within{scale}x"] = self.within.get(scale, False)
+        block["costPerRequest"] = (
+            None if self.per_request is None else format_amount(self.per_request)
+        )
+        block["models"] = [model.to_input() for model in self.models]
+        block["problems"] = [problem.to_input() for problem in self.problems]
         return block
 
 
@@ -60,58 +107,111 @@ def format_amount(amount: Decimal) -> str:
     return f"{whole}.{fraction.ljust(2, '0')}"
 
 
-def _decimal(value: object, path: str, problems: list[str]) -> Decimal | None:
+def _decimal(value: object, path: str, problems: list[CostProblem]) -> Decimal | None:
     if value is None:
-        problems.append(f"{path} is missing")
+        problems.append(CostProblem(path, "is missing"))
         return None
     if not isinstance(value, str) or not DECIMAL_STRING.match(value):
-        problems.append(f'{path}: expected a decimal string like "4000", found {value!r}')
+        problems.append(
+            CostProblem(path, f'expected a decimal string like "4000", found {value!r}')
+        )
         return None
     return Decimal(value)
 
 
-def project_cost(budget: object) -> CostProjection:
-    """Project the monthly cost of `spec.budget` (the raw value, possibly absent or malformed).
+def _models(models: object, problems: list[CostProblem]) -> list[tuple[str, str, Decimal]] | None:
+    """(name, role, cost per request) of each declared model; None when there are none.
 
-    Never raises: a missing or malformed budget gives `declared: False` with the reasons in
-    `problems`, because an undeclared budget is a checklist finding for Rego, not a crash.
+    A malformed entry is a problem naming its field (the same check as the domain parse), so a
+    negative or missing cost can never be projected as zero.
     """
-    problems: list[str] = []
+    if models is None or models == []:
+        return None  # no models: the budget alone, exactly as before models existed
+    if not isinstance(models, list):
+        problems.append(CostProblem("spec.models", "expected an array of models"))
+        return []
+    out: list[tuple[str, str, Decimal]] = []
+    names: set[str] = set()
+    for index, item in enumerate(models):
+        path = f"spec.models[{index}]"
+        try:
+            model = parse_model(item, path)
+        except SpecError as error:
+            problems.append(
+                CostProblem(error.path, f"expected {error.expected}, found {error.found}")
+            )
+            continue
+        if model.name in names:
+            problems.append(CostProblem(f"{path}.name", f"model {model.name!r} is declared twice"))
+            continue
+        names.add(model.name)
+        out.append((model.name, model.role, Decimal(model.cost_per_request or "0")))
+    return out
+
+
+def project_cost(budget: object, models: object = None) -> CostProjection:
+    """Project the monthly cost of `spec.budget` and `spec.models` (raw values, possibly absent
+    or malformed).
+
+    Never raises: a missing or malformed budget or model gives `declared: False` with the
+    reasons in `problems`, because an undeclared budget is a checklist finding for Rego (which
+    names the field), not a crash.
+    """
+    problems: list[CostProblem] = []
+    layers = _models(models, problems)
     if not isinstance(budget, Mapping):
         if budget is not None:
-            problems.append("spec.budget: expected an object")
+            problems.insert(0, CostProblem("spec.budget", "expected an object"))
         else:
-            problems.append("spec.budget is missing")
+            problems.insert(0, CostProblem("spec.budget", "is missing"))
         return CostProjection(False, None, None, {}, {}, tuple(problems))
 
+    budget_problems: list[CostProblem] = []
     currency_raw = budget.get("currency")
     currency = currency_raw if isinstance(currency_raw, str) and currency_raw else None
     if currency is None:
-        problems.append("spec.budget.currency is missing or not a non-empty string")
+        budget_problems.append(
+            CostProblem("spec.budget.currency", "is missing or not a non-empty string")
+        )
     limit_raw = budget.get("monthlyLimit")
-    limit = _decimal(limit_raw, "spec.budget.monthlyLimit", problems)
-    per_request = _decimal(budget.get("costPerRequest"), "spec.budget.costPerRequest", problems)
+    limit = _decimal(limit_raw, "spec.budget.monthlyLimit", budget_problems)
+    per_request_raw = budget.get("costPerRequest")
+    per_request: Decimal | None
+    if per_request_raw is None and layers is not None:
+        per_request = Decimal(0)  # with models, budget.costPerRequest is optional
+    else:
+        per_request = _decimal(per_request_raw, "spec.budget.costPerRequest", budget_problems)
     daily = budget.get("expectedDailyRequests")
     if daily is None:
-        problems.append("spec.budget.expectedDailyRequests is missing")
+        budget_problems.append(CostProblem("spec.budget.expectedDailyRequests", "is missing"))
     elif not isinstance(daily, int) or isinstance(daily, bool) or daily < 0:
-        problems.append(
-            f"spec.budget.expectedDailyRequests: expected a non-negative integer, found {daily!r}"
+        budget_problems.append(
+            CostProblem(
+                "spec.budget.expectedDailyRequests",
+                f"expected a non-negative integer, found {daily!r}",
+            )
         )
         daily = None
+    problems[:0] = budget_problems
     shown_limit = limit_raw if limit is not None else None
 
     monthly: dict[int, Decimal] = {}
-    if per_request is not None and isinstance(daily, int):
+    split: list[ModelCost] = []
+    total: Decimal | None = None
+    if per_request is not None and isinstance(daily, int) and not problems:
         try:
             with localcontext() as context:
                 context.prec = _PRECISION
                 context.traps[Inexact] = True
-                base = per_request * daily * DAYS_PER_MONTH
+                total = per_request + sum((cost for _, _, cost in layers or ()), Decimal(0))
+                base = total * daily * DAYS_PER_MONTH
                 monthly = {scale: base * scale for scale in SCALES}
+                for name, role, cost in layers or ():
+                    one = cost * daily * DAYS_PER_MONTH
+                    split.append(ModelCost(name, role, cost, {s: one * s for s in SCALES}))
         except (Inexact, InvalidOperation):
-            problems.append("spec.budget: amounts too long to multiply exactly")
-            monthly = {}
+            problems.append(CostProblem("spec.budget", "amounts too long to multiply exactly"))
+            monthly, split, total = {}, [], None
 
     declared = not problems
     within = {
@@ -125,4 +225,6 @@ def project_cost(budget: object) -> CostProjection:
         monthly=monthly,
         within=within,
         problems=tuple(problems),
+        per_request=total,
+        models=tuple(split),
     )

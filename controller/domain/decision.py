@@ -15,7 +15,9 @@ from controller.domain.exceptions import waived_policies
 from controller.domain.model import AgentException
 from controller.domain.policy_metadata import PolicyInfo
 
-ViolationEnforcement = Literal["deny", "warn", "dryrun", "excepted"]
+# skipped: a check that could not run (e.g. no PrometheusRule CRD to look alerts up in), said
+# so instead of passing silently; like Kyverno's `skip` result, it never blocks.
+ViolationEnforcement = Literal["deny", "warn", "dryrun", "excepted", "skipped"]
 
 NO_METADATA_NOTE = "(golive: this policy has no METADATA, so the finding is treated as deny)"
 
@@ -93,7 +95,7 @@ def _summary(violations: tuple[Violation, ...], blocked: bool) -> str:
         return "all go-live checks pass"
     counts = {
         enforcement: sum(1 for violation in violations if violation.enforcement == enforcement)
-        for enforcement in ("deny", "warn", "dryrun", "excepted")
+        for enforcement in ("deny", "warn", "dryrun", "excepted", "skipped")
     }
     tally = ", ".join(f"{count} {name}" for name, count in counts.items() if count)
     if blocked:
@@ -136,6 +138,31 @@ def decide(
     else:
         result, reason = Result.ADMITTED, Reason.COMPLIANT
     return Decision(result, reason, _summary(ordered, blocked), ordered, engine, digest, cost)
+
+
+def with_skipped(decision: Decision, skipped: Iterable[Violation]) -> Decision:
+    """The decision with findings of checks that could not run (enforcement `skipped`) added:
+    reported, never blocking; an undecided decision stays as it is (it reports nothing)."""
+    added = {v for v in skipped if v.enforcement == "skipped"}
+    if decision.result is Result.UNKNOWN or not added:
+        return decision
+    ordered = tuple(
+        sorted(
+            set(decision.violations) | added,
+            key=lambda v: (v.policy, v.field, v.message, v.enforcement),
+        )
+    )
+    blocked = decision.result is Result.BLOCKED
+    reason = Reason.VIOLATIONS if blocked else Reason.ADMITTED_WITH_FINDINGS
+    return Decision(
+        decision.result,
+        reason,
+        _summary(ordered, blocked),
+        ordered,
+        decision.engine,
+        decision.digest,
+        decision.cost,
+    )
 
 
 def unknown(

@@ -131,6 +131,21 @@ class ObjectMeta:
     annotations: dict[str, str] = field(default_factory=dict)
 
 
+# The layers of an agent's model landscape (spec.models[].role); a rules layer is code, not a
+# model call, so it costs nothing per request and declares no costPerRequest.
+MODEL_ROLES = ("reasoning", "judge", "classifier", "rules")
+COSTLESS_ROLES = frozenset({"rules"})
+
+
+@dataclass(frozen=True)
+class Model:
+    """One entry of spec.models: a model the agent calls, its role and its cost per request."""
+
+    name: str
+    role: str
+    cost_per_request: str | None  # None for a rules layer (it costs nothing per request)
+
+
 @dataclass(frozen=True)
 class Budget:
     """The budget as declared; every field may be absent (a Rego rule judges absence)."""
@@ -154,6 +169,7 @@ class AgentDeployment:
     contract_name: str | None
     budget: Budget | None
     raw: Mapping[str, Any]
+    models: tuple[Model, ...] = ()
 
     @property
     def spec(self) -> Mapping[str, Any]:
@@ -238,6 +254,54 @@ def _parse_budget(value: object) -> Budget | None:
     )
 
 
+def parse_model(value: object, path: str) -> Model:
+    """One spec.models entry; raises SpecError naming the field, e.g. spec.models[1].role.
+
+    The CRD schema refuses the same shapes at the API server; this is the check for the places
+    that do not run it (CEL is not evaluated offline) and for objects stored before it existed.
+    """
+    obj = _object(value, path)
+    name = _string(_get(obj, "name"), f"{path}.name")
+    role = _get(obj, "role")
+    if role not in MODEL_ROLES:
+        raise SpecError(f"{path}.role", "one of " + ", ".join(MODEL_ROLES), role)
+    cost = _get(obj, "costPerRequest")
+    if role in COSTLESS_ROLES:
+        if cost is not _MISSING:
+            raise SpecError(
+                f"{path}.costPerRequest",
+                "no costPerRequest: a rules layer costs nothing per request (put its hosting "
+                "cost in spec.budget.costPerRequest)",
+                cost,
+            )
+        return Model(name=name, role=str(role), cost_per_request=None)
+    if not isinstance(cost, str) or not DECIMAL_STRING.match(cost):
+        raise SpecError(
+            f"{path}.costPerRequest",
+            f'a non-negative decimal string like "0.0004" (the cost of one request to this '
+            f"{role} model)",
+            cost,
+        )
+    return Model(name=name, role=str(role), cost_per_request=cost)
+
+
+def parse_models(value: object) -> tuple[Model, ...]:
+    """spec.models (absent: no models); raises SpecError for the first entry that is malformed."""
+    if value is _MISSING or value is None:
+        return ()
+    if not isinstance(value, list):
+        raise SpecError("spec.models", "an array of models", value)
+    models = tuple(parse_model(item, f"spec.models[{i}]") for i, item in enumerate(value))
+    seen: set[str] = set()
+    for i, model in enumerate(models):
+        if model.name in seen:
+            raise SpecError(
+                f"spec.models[{i}].name", "a name not used by another model", model.name
+            )
+        seen.add(model.name)
+    return models
+
+
 def parse_agent_deployment(
     obj: Mapping[str, Any], default_namespace: str | None = None
 ) -> AgentDeployment:
@@ -261,6 +325,7 @@ def parse_agent_deployment(
         contract_name=contract_name,
         budget=_parse_budget(_get(spec, "budget")),
         raw=obj,
+        models=parse_models(_get(spec, "models")),
     )
 
 

@@ -13,6 +13,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from controller.domain.alert_rules import (
+    NO_RULE_SOURCE,
+    AlertRulesResolution,
+    resolve_alert_rules,
+)
 from controller.domain.contract import ContractResolution
 from controller.domain.cost import project_cost
 from controller.domain.exceptions import active_exceptions, exceptions_input, format_timestamp
@@ -31,6 +36,9 @@ class PolicyContext:
     operation: Operation
     now: datetime  # time-zone aware
     namespace_labels: Mapping[str, str] = field(default_factory=dict)
+
+
+_NO_ALERT_RULES = resolve_alert_rules(None, "", NO_RULE_SOURCE)
 
 
 def _mapping(value: object) -> dict[str, Any]:
@@ -64,11 +72,13 @@ def build_policy_input(
     contract: ContractResolution,
     exceptions: Iterable[AgentException],
     context: PolicyContext,
+    alert_rules: AlertRulesResolution | None = None,
 ) -> dict[str, Any]:
     """Build the input document for `data.golive_entrypoint.violations`.
 
     agent: the AgentDeployment as written (a dict; its namespace must be set).
     contract: from `resolve_contract`.
+    alert_rules: from `resolve_alert_rules`; None: nowhere to look alerts up (`unavailable`).
     exceptions: AgentExceptions of the namespace; only the ones active for this agent at
         `context.now` are handed to Rego (filtering here guarantees the design's promise).
     """
@@ -84,8 +94,9 @@ def build_policy_input(
     return {
         "agent": block,
         "contract": contract.to_input(),
-        "cost": project_cost(spec.get("budget")).to_input(),
+        "cost": project_cost(spec.get("budget"), spec.get("models")).to_input(),
         "exceptions": exceptions_input(active),
+        "alertRules": (alert_rules or _NO_ALERT_RULES).to_input(),
         "context": {
             "operation": context.operation.value,
             "namespaceLabels": dict(context.namespace_labels),

@@ -9,13 +9,18 @@ an enforcement we cannot know whether a finding should block, and guessing eithe
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, cast, get_args
 
 Enforcement = Literal["deny", "warn", "dryrun"]
 Severity = Literal["high", "medium", "low"]
 ENFORCEMENTS: tuple[str, ...] = get_args(Enforcement)
 SEVERITIES: tuple[str, ...] = get_args(Severity)
+
+# Custom fields that are day counts (the review policies' graceDays and warnDays): checked when
+# the policy loads, so that a typo ("7", -1, 1.5) is refused, not read as 0 by the rule.
+DAY_PARAMETERS = ("graceDays", "warnDays")
+MAX_PARAMETER_DAYS = 366
 
 
 class PolicyMetadataError(ValueError):
@@ -37,6 +42,23 @@ class PolicyInfo:
     checklist: str
     package: str
     module: str
+    # The whole `custom:` mapping, for parameters read in Python too (e.g. graceDays).
+    custom: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+
+def day_parameter(value: object, name: str) -> int:
+    """A METADATA day count: a whole number from 0 to MAX_PARAMETER_DAYS, else ValueError."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (isinstance(value, float) and not value.is_integer())
+        or not 0 <= value <= MAX_PARAMETER_DAYS
+    ):
+        raise ValueError(
+            f"METADATA custom.{name} must be a whole number of days from 0 to "
+            f"{MAX_PARAMETER_DAYS}, found {value!r}"
+        )
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -89,6 +111,12 @@ def policy_info(module: str, package: str, document: Mapping[str, Any]) -> Polic
             f"METADATA custom.id {given_id!r} differs from the package {package!r}; the id is "
             "the package, so custom.id can be left out",
         )
+    for name in DAY_PARAMETERS:
+        if name in custom:
+            try:
+                day_parameter(custom[name], name)
+            except ValueError as error:
+                raise PolicyMetadataError(module, str(error)) from None
     description = document.get("description", "")
     checklist = custom.get("checklist", "")
     return PolicyInfo(
@@ -100,6 +128,7 @@ def policy_info(module: str, package: str, document: Mapping[str, Any]) -> Polic
         checklist=checklist if isinstance(checklist, str) else str(checklist),
         package=package,
         module=module,
+        custom=dict(custom),
     )
 
 

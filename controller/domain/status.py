@@ -91,8 +91,12 @@ def build_status(
     availability: tuple[str, str, str],
     previous: Mapping[str, Any] | None,
     now: datetime,
+    review: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The whole desired status for one reconcile."""
+    """The whole desired status for one reconcile.
+
+    review: `status.review` (controller/domain/review.py `review_status`), shown when given.
+    """
     previous = previous or {}
     conditions = with_transition_times(
         [
@@ -118,6 +122,8 @@ def build_status(
     cost = status_cost(decision.cost)
     if cost:
         status["cost"] = cost
+    if review:
+        status["review"] = dict(review)
     # decidedAt moves only when the decision itself changes, so a no-op reconcile writes nothing.
     old_policy = previous.get("policy") or {}
     unchanged = same_decision(previous, status)
@@ -129,11 +135,26 @@ def build_status(
     return status
 
 
-def status_cost(cost: Mapping[str, Any] | None) -> dict[str, str]:
+MODEL_COST_KEYS = ("name", "role", "costPerRequest", "monthly1x", "monthly10x", "monthly100x")
+
+
+def status_cost(cost: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The status cost block; with spec.models declared, also the cost per request and the split
+    per model (an agent without models gets exactly the block it got before models existed)."""
     if not cost or not cost.get("declared"):
         return {}
     keys = ("currency", "monthly1x", "monthly10x", "monthly100x", "monthlyLimit")
-    return {k: str(cost[k]) for k in keys if cost.get(k) is not None}
+    block: dict[str, Any] = {k: str(cost[k]) for k in keys if cost.get(k) is not None}
+    models = cost.get("models")
+    if isinstance(models, list) and models:
+        if cost.get("costPerRequest") is not None:
+            block["costPerRequest"] = str(cost["costPerRequest"])
+        block["models"] = [
+            {k: str(m[k]) for k in MODEL_COST_KEYS if m.get(k) is not None}
+            for m in models
+            if isinstance(m, Mapping)
+        ]
+    return block
 
 
 def _comparable(status: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,8 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from controller.domain.alert_rules import (
+    ALERTS_FIELD,
+    ALERTS_POLICY,
+    NO_RULE_SOURCE,
+    AlertRules,
+    resolve_alert_rules,
+    skipped_finding,
+)
 from controller.domain.contract import resolve_contract
-from controller.domain.decision import Decision, Reason, decide, unknown
+from controller.domain.decision import Decision, Reason, Violation, decide, unknown, with_skipped
 from controller.domain.exceptions import active_exceptions
 from controller.domain.model import AgentException, SpecError, parse_agent_exception
 from controller.domain.policy_input import PolicyContext, build_policy_input
@@ -115,6 +123,7 @@ def decide_agent(
     contracts: ContractLookup | None,
     exceptions: Iterable[Mapping[str, Any]],
     context: PolicyContext,
+    alert_rules: AlertRules = NO_RULE_SOURCE,
 ) -> Verdict:
     """Decide one AgentDeployment.
 
@@ -122,6 +131,9 @@ def decide_agent(
         namespace; None defers the lookup (admission: GitOps may apply the contract later, and
         the reconcile gate enforces its existence).
     exceptions: AgentException objects of the agent's namespace (inactive ones are filtered).
+    alert_rules: where the alerts of spec.monitoring.alerts are looked up (PrometheusRules);
+        deferred at admission, unavailable (a visible `skipped` finding) when there is nowhere
+        to look.
     """
     raw_metadata = agent.get("metadata")
     metadata: Mapping[str, Any] = raw_metadata if isinstance(raw_metadata, Mapping) else {}
@@ -132,7 +144,8 @@ def decide_agent(
     found = contracts(namespace, wanted) if contracts is not None and wanted else None
     try:
         resolution = resolve_contract(wanted, found, lookup_skipped=contracts is None)
-        policy_input = build_policy_input(agent, resolution, parsed, context)
+        alerts = resolve_alert_rules(agent.get("spec"), namespace, alert_rules)
+        policy_input = build_policy_input(agent, resolution, parsed, context, alerts)
     except RecursionError:
         # Nested deeper than Python copies (spec.template and contract schemas are free-form):
         # no decision, never an admit, rather than an exception out of every caller.
@@ -144,5 +157,11 @@ def decide_agent(
     decision = evaluate_decision(
         policy_set.engine, policy_set.bundle.policies, policy_input, active
     )
+    skipped = skipped_finding(alerts, agent.get("spec"))
+    if skipped is not None and ALERTS_POLICY in policy_set.bundle.policies:
+        # Said, not silently passed: the check could not run (Kyverno's `skip` result).
+        decision = with_skipped(
+            decision, [Violation(ALERTS_POLICY, ALERTS_FIELD, skipped, "skipped")]
+        )
     recheck_at = min((e.expires_at for e in active), default=None)  # the next expiry
     return Verdict(decision, recheck_at, policy_input)

@@ -2,9 +2,10 @@
 
 `review` calls `decide_agent` exactly as the reconcile gate does (same policy set, same
 exceptions from the operator's cache, same namespace labels) with two differences that the
-design fixes: `context.operation` is CREATE or UPDATE, and the contract lookup is deferred
-(`contract.resolution: skipped`), because GitOps tools may apply the contract after the agent;
-the reconcile gate enforces that the contract exists.
+design fixes: `context.operation` is CREATE or UPDATE, and the contract and alert-rule lookups
+are deferred (`contract.resolution` and `alertRules.resolution: skipped`), because GitOps tools
+may apply the contract and the PrometheusRules after the agent; the reconcile gate enforces
+that they exist.
 
 Outcomes:
 - admitted: allowed; `warn` violations become admission warnings (kubectl prints
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from controller.domain.alert_rules import AlertRules
 from controller.domain.api import AGENTS, GROUP, VERSION
 from controller.domain.decision import Decision, Result, Violation
 from controller.domain.policy_input import Operation, PolicyContext
@@ -140,6 +142,8 @@ def review(
             contracts=None,  # deferred: the reconcile gate enforces the contract's existence
             exceptions=exceptions,
             context=PolicyContext(op, now, dict(namespace_labels)),
+            # deferred too: PrometheusRules are other objects, GitOps may apply them later
+            alert_rules=AlertRules.deferred(),
         )
     except Exception as error:  # never an allow by accident
         log.exception("admission of %s failed", name)

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from controller.domain.alert_rules import RuleFile, declared_alerts, read_prometheus_rule
 from controller.domain.api import ADMITTED_GENERATION
 from controller.engine.verdict import contract_name
 
@@ -138,6 +139,12 @@ class ClusterState:
     )  # namespace -> name -> object
     deployments: dict[Key, dict[str, Any]] = field(default_factory=dict)
     namespace_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    # PrometheusRules (monitoring.coreos.com/v1) as their alerting rules, or why they are
+    # rejected: namespace -> name -> RuleFile (no expressions, labels or annotations kept).
+    alert_rules: dict[str, dict[str, RuleFile]] = field(default_factory=lambda: defaultdict(dict))
+    # Whether the cluster serves PrometheusRules (their CRD exists); without, the alert check
+    # is reported as skipped. True until discovery answers: never a skip by accident.
+    alert_rules_served: bool = True
     # (namespace, contract name) -> the agents naming it: a contract event finds its agents
     # without a scan of every agent.
     _by_contract: dict[Key, set[Key]] = field(default_factory=lambda: defaultdict(set))
@@ -185,6 +192,29 @@ class ClusterState:
         else:
             self.exceptions[namespace][name] = slim_exception(body)
         return namespace, name
+
+    def put_alert_rule(self, body: Mapping[str, Any], deleted: bool) -> str:
+        """Store (or drop) a PrometheusRule, read into its alerting rules; returns its
+        namespace."""
+        namespace, name = key_of(body)
+        if deleted:
+            self.alert_rules[namespace].pop(name, None)
+            if not self.alert_rules[namespace]:
+                del self.alert_rules[namespace]
+        else:
+            self.alert_rules[namespace][name] = read_prometheus_rule(body, namespace)
+        return namespace
+
+    def rules_in(self, namespace: str) -> list[RuleFile]:
+        return list(self.alert_rules.get(namespace, {}).values())
+
+    def agents_declaring_alerts(self, namespace: str | None = None) -> list[Key]:
+        """Agents that name at least one alert, in one namespace (None: all)."""
+        return sorted(
+            key
+            for key, agent in self.agents.items()
+            if (namespace is None or key[0] == namespace) and declared_alerts(agent.get("spec"))
+        )
 
     def contract(self, namespace: str, name: str) -> dict[str, Any] | None:
         return self.contracts.get((namespace, name))

@@ -12,6 +12,10 @@ from typing import Any, cast
 
 import kopf
 
+from controller.domain.alert_rules import CRD_NAME
+from controller.domain.alert_rules import GROUP as RULES_GROUP
+from controller.domain.alert_rules import PLURAL as RULES_PLURAL
+from controller.domain.alert_rules import VERSION as RULES_VERSION
 from controller.domain.api import (
     AGENTS,
     CONTRACTS,
@@ -120,6 +124,44 @@ async def policy_configmap_event(
         rt.request_policy_reload()
 
 
+async def prometheus_rule_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    """A PrometheusRule changed: the agents whose alerts are looked up in its namespace."""
+    rt = runtime_of(memo)
+    namespace = rt.state.put_alert_rule(_raw(event), _deleted(event))
+    configured = rt.reconciler.alert_rules_namespace
+    if not rt.state.alert_rules_served:  # an event proves the CRD is served
+        rt.state.alert_rules_served = True
+        affected = rt.state.agents_declaring_alerts()
+    elif configured is not None and configured != namespace:
+        return
+    else:
+        affected = rt.state.agents_declaring_alerts(None if configured else namespace)
+    for key in affected:
+        rt.reconciler.queue.add(key)
+
+
+def _established(crd: dict[str, Any]) -> bool:
+    conditions = (crd.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
+
+
+async def crd_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    """The PrometheusRule CRD appeared or went: the alert check starts or is skipped."""
+    body = _raw(event)
+    if (body.get("metadata") or {}).get("name") != CRD_NAME:
+        return
+    rt = runtime_of(memo)
+    terminating = bool((body.get("metadata") or {}).get("deletionTimestamp"))
+    served = not _deleted(event) and not terminating and _established(body)
+    if served == rt.state.alert_rules_served:
+        return
+    rt.state.alert_rules_served = served
+    if not served:
+        rt.state.alert_rules.clear()  # its objects go with it
+    for key in rt.state.agents_declaring_alerts():
+        rt.reconciler.queue.add(key)
+
+
 def build_registry() -> kopf.OperatorRegistry:
     """A registry of golive's handlers, for one operator (kopf.operator(registry=...))."""
     registry = kopf.OperatorRegistry()
@@ -133,4 +175,10 @@ def build_registry() -> kopf.OperatorRegistry:
     on_event("", "v1", "namespaces", registry=registry)(namespace_event)
     policy_maps = {POLICY_LABEL: kopf.PRESENT}
     on_event("", "v1", "configmaps", labels=policy_maps, registry=registry)(policy_configmap_event)
+    # Alerting rules (spec.monitoring.alerts must exist): kopf serves this watch once the CRD
+    # exists, also when it is installed after golive (kopf watches CRDs).
+    on_event(RULES_GROUP, RULES_VERSION, RULES_PLURAL, registry=registry)(prometheus_rule_event)
+    on_event("apiextensions.k8s.io", "v1", "customresourcedefinitions", registry=registry)(
+        crd_event
+    )
     return registry

@@ -18,6 +18,7 @@ import kopf
 from prometheus_client import start_http_server
 
 from controller.k8s import certs
+from controller.k8s.alert_rules import prometheus_rules_served
 from controller.k8s.api import KubeIO, make_api_client
 from controller.k8s.lease import LeaseConfig, LeaseElector
 from controller.k8s.webhook import DEFAULT_TIMEOUT_SECONDS, register, webhook_configuration
@@ -57,6 +58,9 @@ class OperatorOptions:
     # leader reconciles, every replica watches and serves the webhook.
     leader_election_namespace: str | None = None
     lease_duration: float = 15.0
+    # Where the alerts of spec.monitoring.alerts are looked up (PrometheusRules); None: the
+    # agent's own namespace.
+    alert_rules_namespace: str | None = None
 
     @property
     def own_namespace(self) -> str:
@@ -127,7 +131,13 @@ async def operate(options: OperatorOptions, stop: asyncio.Event | None = None) -
         safe_library=options.safe_library,
         namespace=options.policy_namespace,
     )
-    reconciler = Reconciler(state, policies, kube)
+    reconciler = Reconciler(
+        state, policies, kube, alert_rules_namespace=options.alert_rules_namespace
+    )
+    # Before any decision: a cluster with the PrometheusRule CRD must never see the alert check
+    # skipped. Unanswered, the state stays "served" (missing alerts block, never admit) and is
+    # asked again in the background.
+    discovered = await discover_alert_rules(state, kube, attempts=3)
     rt = Runtime(state, policies, reconciler, audit_interval=options.audit_interval)
     reconciler.leading = rt.leading  # fences every write, not only each queued key
     if options.leader_election_namespace:
@@ -153,6 +163,11 @@ async def operate(options: OperatorOptions, stop: asyncio.Event | None = None) -
         # configuration (see webhook.py).
         settings.admission.server = make_webhook_server(options, kube)
     tasks = [
+        *(
+            []
+            if discovered
+            else [asyncio.create_task(rediscover_alert_rules(state, reconciler, kube))]
+        ),
         asyncio.create_task(rt.policy_loader(), name="policy-loader"),
         asyncio.create_task(rt.auditor(), name="auditor"),
         asyncio.create_task(rt.queue_gauge(), name="queue-gauge"),
@@ -179,6 +194,32 @@ async def operate(options: OperatorOptions, stop: asyncio.Event | None = None) -
         if rt.elector is not None:
             await asyncio.to_thread(rt.elector.release)  # hand over now, not at expiry
         await asyncio.to_thread(policies.close)
+
+
+async def discover_alert_rules(state: ClusterState, kube: KubeIO, attempts: int) -> bool:
+    """Ask API discovery whether PrometheusRules are served; False when it never answered."""
+    for attempt in range(attempts):
+        try:
+            served = await asyncio.to_thread(prometheus_rules_served, kube.api_client)
+        except Exception as error:
+            log.warning("discovery of PrometheusRules failed (%s); attempt %d", error, attempt + 1)
+            await asyncio.sleep(min(2**attempt, 10))
+            continue
+        state.alert_rules_served = served
+        log.info(
+            "PrometheusRule CRD %s: alerts are %s",
+            "found" if served else "not found",
+            "checked against alerting rules" if served else "reported as not checked (skipped)",
+        )
+        return True
+    return False
+
+
+async def rediscover_alert_rules(state: ClusterState, reconciler: Reconciler, kube: KubeIO) -> None:
+    while not await discover_alert_rules(state, kube, attempts=1):
+        await asyncio.sleep(5)
+    for key in state.agents_declaring_alerts():
+        reconciler.queue.add(key)
 
 
 class NoDiffBase(kopf.DiffBaseStorage):

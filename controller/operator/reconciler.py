@@ -13,8 +13,17 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
+from controller.domain.alert_rules import NO_CRD_REASON, AlertRules
 from controller.domain.decision import Decision, Result
+from controller.domain.model import spec_of
 from controller.domain.policy_input import Operation, PolicyContext
+from controller.domain.review import (
+    earliest,
+    next_review_moment,
+    review_parameters,
+    review_schedule,
+    review_status,
+)
 from controller.domain.status import build_status, status_changed
 from controller.domain.workload import (
     admitted_generation,
@@ -49,6 +58,7 @@ class Reconciler:
         kube: KubeIO,
         queue: WorkQueue[Key] | None = None,
         leading: Callable[[], bool] = always_leading,
+        alert_rules_namespace: str | None = None,
     ) -> None:
         """leading: whether this replica may write now; asked before every write (fencing),
         not only when a key is taken off the queue, because a decision and the writes before
@@ -57,6 +67,8 @@ class Reconciler:
         self.policies = policies
         self.kube = kube
         self.leading = leading
+        # Where alerting rules are looked up (--alert-rules-namespace); None: the agent's namespace.
+        self.alert_rules_namespace = alert_rules_namespace
         self.queue: WorkQueue[Key] = queue or WorkQueue()
         # What we last wrote per agent, so our own status write does not trigger a re-decision.
         self.written: dict[Key, tuple[int, dict[str, Any]]] = {}
@@ -76,11 +88,18 @@ class Reconciler:
             context=PolicyContext(
                 Operation.RECONCILE, now, self.state.namespace_labels.get(namespace, {})
             ),
+            alert_rules=self.alert_rules(),
         )
         metrics.EVALUATION_SECONDS.labels("reconcile", current.engine.name).observe(
             time.perf_counter() - started
         )
         return verdict.decision, verdict.recheck_at
+
+    def alert_rules(self) -> AlertRules:
+        """The watched PrometheusRules, or a visible skip when the cluster has no such CRD."""
+        if not self.state.alert_rules_served:
+            return AlertRules.unavailable(NO_CRD_REASON)
+        return AlertRules.lookup(self.state.rules_in, self.alert_rules_namespace)
 
     # --- the gate ---------------------------------------------------------------------------
 
@@ -113,6 +132,10 @@ class Reconciler:
     async def _reconcile(self, key: Key, agent: dict[str, Any]) -> None:
         now = datetime.now(UTC)
         generation = int(agent["metadata"].get("generation") or 1)
+        # The review schedule under the loaded policies' graceDays and warnDays (METADATA).
+        schedule = review_schedule(
+            spec_of(agent), review_parameters(self.policies.current.bundle.policies)
+        )
         decision, recheck_at = await asyncio.to_thread(self.decide, agent, now)
         metrics.record_decision("reconcile", decision)
         deployment = self.state.deployments.get(key)
@@ -136,6 +159,7 @@ class Reconciler:
             availability=availability,
             previous=previous,
             now=now,
+            review=review_status(schedule, now),
         )
         if status_changed(previous, status):
             self._fence()
@@ -158,8 +182,10 @@ class Reconciler:
             log.info("%s/%s undecided (%s); retry in %.1fs", *key, decision.reason.value, delay)
         else:
             self.queue.forget(key)
+        # An exception expires, or the review is due, its reminder starts or its grace period
+        # ends then: decide again at that moment, not at the next audit.
+        recheck_at = earliest([recheck_at, next_review_moment(schedule, now)])
         if recheck_at is not None:
-            # An exception expires then: decide again at that moment, not at the next audit.
             self.queue.add(key, max(0.0, (recheck_at - datetime.now(UTC)).total_seconds()) + 0.05)
 
     async def _explain_stall(

@@ -422,8 +422,8 @@ def test_examples_pass_server_side_validation(cluster: ControlPlane) -> None:
 
 def test_examples_get_the_verdicts_they_document() -> None:
     """`golive check examples/` (the real CLI and embedded engine) agrees with the examples'
-    comments: invoice-triage admitted clean, support-bot blocked for owner and fallback,
-    claims-summarizer admitted with its budget violation excepted."""
+    comments: invoice-triage admitted clean, support-bot blocked for owner, fallback, review and
+    a missing alerting rule, claims-summarizer admitted with its budget violation excepted."""
     proc = subprocess.run(
         [str(Path(sys.executable).parent / "golive"), "check", "--format", "json", "examples/"],
         capture_output=True,
@@ -447,6 +447,8 @@ def test_examples_get_the_verdicts_they_document() -> None:
     assert {p for p, e in findings("support-bot") if e == "deny"} == {
         "golive.ownership.single_owner",
         "golive.fallback.fallback_defined",
+        "golive.governance.review_due",  # its review has been overdue since 2026-10-08
+        "golive.observability.alerts_exist",  # SupportBotErrorRate: in no PrometheusRule
     }
     assert agents["claims-summarizer"]["result"] == "admitted"
     assert ("golive.economics.budget_at_scale", "excepted") in findings("claims-summarizer")

@@ -178,7 +178,9 @@ def test_policy_configmap_change_re_decides_agents(
         apply(cluster, extra)
         obj = wait_admitted(cluster, namespace, "invoice-triage", "False", generation=1)
         assert obj["status"]["policy"]["digest"] != digest
-        assert [v["policy"] for v in obj["status"]["violations"]] == ["golive.naming.agent_prefix"]
+        # Skipped findings aside (no PrometheusRule CRD here: alerts_exist says so visibly).
+        found = [v["policy"] for v in obj["status"]["violations"] if v["enforcement"] != "skipped"]
+        assert found == ["golive.naming.agent_prefix"]
     finally:
         cluster.kubectl("delete", "configmap", "golive-policy-extra", "-n", POLICY_NS, check=False)
     again = wait_admitted(cluster, namespace, "invoice-triage", "True", generation=1)

@@ -377,6 +377,7 @@ def test_status_subresource(kind: str, has_status: bool) -> None:
                 "Admitted": ('.status.conditions[?(@.type=="Admitted")].status', 0),
                 "Reason": ('.status.conditions[?(@.type=="Admitted")].reason', 0),
                 "Ready": ('.status.conditions[?(@.type=="Ready")].status', 1),
+                "Next Review": (".status.review.nextDue", 1),
                 "Age": (".metadata.creationTimestamp", 0),
             },
         ),
@@ -539,12 +540,19 @@ def test_agent_status_shape() -> None:
         "violationsOmitted",
         "policy",
         "cost",
+        "review",  # the checklist review schedule (controller/domain/review.py)
     }
+    review = status["review"]["properties"]
+    assert set(review) == {"lastReviewed", "cadence", "nextDue", "blockedFrom"}
+    for moment in ("lastReviewed", "nextDue", "blockedFrom"):
+        assert review[moment]["format"] == "date-time"
     assert status["observedGeneration"]["format"] == "int64"
     assert status["admittedGeneration"]["format"] == "int64"
     v = status["violations"]
     assert v["maxItems"] == 20
-    assert v["items"]["properties"]["enforcement"]["enum"] == ["deny", "warn", "dryrun", "excepted"]
+    assert v["items"]["properties"]["enforcement"]["enum"] == [
+        "deny", "warn", "dryrun", "excepted", "skipped",
+    ]  # fmt: skip
     assert set(status["policy"]["properties"]) == {"engine", "digest", "decidedAt"}
     assert set(status["cost"]["properties"]) == {
         "currency",
@@ -552,7 +560,13 @@ def test_agent_status_shape() -> None:
         "monthly10x",
         "monthly100x",
         "monthlyLimit",
+        "costPerRequest",  # with spec.models: the per-request total and the split per model
+        "models",
     }
+    model = status["cost"]["properties"]["models"]["items"]["properties"]
+    assert set(model) == {
+        "name", "role", "costPerRequest", "monthly1x", "monthly10x", "monthly100x",
+    }  # fmt: skip
 
 
 def test_agent_requires_only_template() -> None:
@@ -703,6 +717,12 @@ BAD_AGENTS = [
     ("spec.governance.approvals.0.at", "20/11/2026"),
     ("spec.governance.approvals.0.at", "2026-13-01"),
     ("spec.governance.approvals.0.email", "lee"),
+    ("spec.governance.lastReview.at", "30/11/2026"),
+    ("spec.governance.lastReview.at", "2026-11-30T14:00Z"),  # a time is to the second
+    ("spec.governance.lastReview.at", "2026-11-30 14:00:00"),
+    ("spec.governance.lastReview.at", 20261130),
+    ("spec.governance.lastReview.by.email", "lee"),
+    ("spec.governance.lastReview", "2026-11-30"),
     ("spec.contractRef.name", "Invoice_Triage"),
     ("spec.scope.inputFormat", "pdf"),
     ("spec.replicas", 51),
@@ -711,6 +731,12 @@ BAD_AGENTS = [
     ("spec.template.spec", DELETE),
     ("spec.template.spec.containers", []),
     ("spec.ownr", {"name": "typo"}),  # unknown field (kubectl strict validation)
+    ("spec.models.0.costPerRequest", "-0.01"),  # a negative cost is not a decimal string
+    ("spec.models.0.costPerRequest", 0.002),
+    ("spec.models.0.role", "planner"),
+    ("spec.models.0.name", ""),
+    ("spec.models.0.name", DELETE),
+    ("spec.scope.kubernetesApi", True),  # an object: {needed, reason}
 ]
 
 
@@ -732,6 +758,8 @@ BAD_STATUS = [
     ("conditions.0.type", DELETE),
     ("policy.digest", "md5:abc"),
     ("cost.monthly10x", 240.0),
+    ("review.nextDue", "next week"),
+    ("review.cadence", "daily"),
     ("observedGeneration", -1),
 ]
 

@@ -96,7 +96,13 @@ def test_policy_input_has_exactly_the_design_shape() -> None:
         ],
         PolicyContext(Operation.UPDATE, NOW, {"golive.dev/tier": "prod"}),
     )
-    assert set(policy_input) == {"agent", "contract", "cost", "exceptions", "context"}
+    assert set(policy_input) == {
+        "agent", "contract", "cost", "exceptions", "alertRules", "context",
+    }  # fmt: skip
+    assert policy_input["alertRules"] == {
+        "resolution": "unavailable", "namespace": None, "found": {}, "rejected": [],
+        "reason": "no PrometheusRules were given to look the alerts up in",
+    }  # fmt: skip
     assert policy_input["agent"] == {
         "apiVersion": "golive.dev/v1alpha1",
         "kind": "AgentDeployment",

@@ -1,4 +1,4 @@
-"""Cost projection: exact decimals, the 10x/100x scales, and `declared`."""
+"""Cost projection: exact decimals, the 10x/100x scales, `declared`, and the model layers."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from controller.domain.cost import format_amount, project_cost
+from controller.domain.model import SpecError, parse_agent_deployment, parse_models
+from controller.domain.status import status_cost
 
 DESIGN_BUDGET = {
     "currency": "USD",
@@ -30,6 +32,9 @@ def test_design_example_gives_the_documented_block() -> None:
         "within1x": True,
         "within10x": True,
         "within100x": True,
+        "costPerRequest": "0.0004",
+        "models": [],
+        "problems": [],
     }
 
 
@@ -61,12 +66,12 @@ def test_limit_exactly_equal_is_within() -> None:
     ("change", "problem"),
     [
         ({"currency": None}, "currency"),
-        ({"monthlyLimit": None}, "monthlyLimit is missing"),
+        ({"monthlyLimit": None}, "monthlyLimit: is missing"),
         ({"monthlyLimit": 4000.5}, "monthlyLimit: expected a decimal string"),
         ({"monthlyLimit": "4,000"}, "monthlyLimit: expected a decimal string"),
         ({"costPerRequest": "-1"}, "costPerRequest: expected a decimal string"),
         ({"costPerRequest": "1e-3"}, "costPerRequest: expected a decimal string"),
-        ({"expectedDailyRequests": None}, "expectedDailyRequests is missing"),
+        ({"expectedDailyRequests": None}, "expectedDailyRequests: is missing"),
         ({"expectedDailyRequests": "2000"}, "expectedDailyRequests: expected"),
         ({"expectedDailyRequests": True}, "expectedDailyRequests: expected"),
         ({"expectedDailyRequests": -1}, "expectedDailyRequests: expected"),
@@ -78,9 +83,11 @@ def test_missing_or_malformed_field_is_not_declared(
     budget = {key: value for key, value in {**DESIGN_BUDGET, **change}.items() if value is not None}
     projection = project_cost(budget)
     assert projection.declared is False
-    assert any(problem in text for text in projection.problems), projection.problems
+    assert any(problem in str(p) for p in projection.problems), projection.problems
     block = projection.to_input()
     assert block["declared"] is False
+    # Each problem names its field for Rego (budget_at_scale) as {field, msg}.
+    assert all(p["field"].startswith("spec.budget") and p["msg"] for p in block["problems"])
     assert (block["within1x"], block["within10x"], block["within100x"]) == (False, False, False)
 
 
@@ -91,15 +98,16 @@ def test_absent_or_non_object_budget(budget: object) -> None:
     assert block["monthly1x"] is None and block["currency"] is None
     assert set(block) == {
         "declared", "currency", "monthlyLimit", "monthly1x", "monthly10x", "monthly100x",
-        "within1x", "within10x", "within100x",
+        "within1x", "within10x", "within100x", "costPerRequest", "models", "problems",
     }  # fmt: skip
+    assert block["problems"][0]["field"] == "spec.budget"
 
 
 def test_too_long_to_multiply_exactly_is_refused_not_rounded() -> None:
     budget = dict(DESIGN_BUDGET, costPerRequest="0." + "1" * 130)
     projection = project_cost(budget)
     assert projection.declared is False
-    assert "exactly" in projection.problems[-1]
+    assert "exactly" in str(projection.problems[-1])
 
 
 @pytest.mark.parametrize(
@@ -136,3 +144,160 @@ def test_scales_are_exact_multiples_and_within_matches_comparison(
         assert block[f"within{scale}x"] == (shown <= Decimal(limit))
     # Monotonic: a larger scale can never fit when a smaller one does not.
     assert block["within1x"] >= block["within10x"] >= block["within100x"]
+
+
+# --------------------------------------------------------------------------------------------
+# Model layering: spec.models adds to budget.costPerRequest; a rules layer costs nothing.
+
+LAYERS = [
+    {"name": "gpt-4o-2024-08-06", "role": "reasoning", "costPerRequest": "0.0003"},
+    {"name": "judge-mini", "role": "judge", "costPerRequest": "0.00004"},
+    {"name": "ap-policy-rules", "role": "rules"},
+]
+
+
+def test_models_are_summed_with_the_budget_and_split_per_model() -> None:
+    budget = dict(DESIGN_BUDGET, costPerRequest="0.00006")
+    block = project_cost(budget, LAYERS).to_input()
+    # (0.00006 + 0.0003 + 0.00004 + 0) x 2000 x 30 = 24.00: the design's figure, now split.
+    assert block["costPerRequest"] == "0.0004"
+    assert (block["monthly1x"], block["monthly10x"], block["monthly100x"]) == (
+        "24.00", "240.00", "2400.00",
+    )  # fmt: skip
+    assert block["within100x"] is True and block["declared"] is True
+    assert block["models"] == [
+        {"name": "gpt-4o-2024-08-06", "role": "reasoning", "costPerRequest": "0.0003",
+         "monthly1x": "18.00", "monthly10x": "180.00", "monthly100x": "1800.00"},
+        {"name": "judge-mini", "role": "judge", "costPerRequest": "0.00004",
+         "monthly1x": "2.40", "monthly10x": "24.00", "monthly100x": "240.00"},
+        {"name": "ap-policy-rules", "role": "rules", "costPerRequest": "0.00",
+         "monthly1x": "0.00", "monthly10x": "0.00", "monthly100x": "0.00"},
+    ]  # fmt: skip
+
+
+def test_with_models_budget_cost_per_request_is_optional() -> None:
+    budget = {k: v for k, v in DESIGN_BUDGET.items() if k != "costPerRequest"}
+    block = project_cost(budget, LAYERS).to_input()
+    assert block["declared"] is True
+    assert block["costPerRequest"] == "0.00034"
+    assert block["monthly1x"] == "20.40"
+    # Without models it is still required, exactly as before.
+    assert project_cost(budget).to_input()["problems"] == [
+        {"field": "spec.budget.costPerRequest", "msg": "is missing"}
+    ]
+
+
+def test_models_push_the_agent_over_its_limit_at_100x() -> None:
+    expensive = [{"name": "o1", "role": "reasoning", "costPerRequest": "0.02"}]
+    block = project_cost(DESIGN_BUDGET, expensive).to_input()
+    # (0.0004 + 0.02) x 2000 x 30 = 1224.00 at 1x: within 4000; 122400.00 at 100x: not.
+    assert (block["monthly1x"], block["monthly100x"]) == ("1224.00", "122400.00")
+    assert (block["within1x"], block["within10x"], block["within100x"]) == (True, False, False)
+
+
+@pytest.mark.parametrize("models", [None, []])
+def test_no_models_is_exactly_the_budget_alone(models: object) -> None:
+    assert project_cost(DESIGN_BUDGET, models) == project_cost(DESIGN_BUDGET)
+    # ... and the status block is the one written before models existed.
+    assert status_cost(project_cost(DESIGN_BUDGET, models).to_input()) == {
+        "currency": "USD", "monthly1x": "24.00", "monthly10x": "240.00",
+        "monthly100x": "2400.00", "monthlyLimit": "4000",
+    }  # fmt: skip
+
+
+def test_status_shows_the_split_per_model() -> None:
+    block = project_cost(dict(DESIGN_BUDGET, costPerRequest="0.00006"), LAYERS).to_input()
+    status = status_cost(block)
+    assert status["costPerRequest"] == "0.0004"
+    assert [(m["name"], m["role"], m["monthly100x"]) for m in status["models"]] == [
+        ("gpt-4o-2024-08-06", "reasoning", "1800.00"),
+        ("judge-mini", "judge", "240.00"),
+        ("ap-policy-rules", "rules", "0.00"),
+    ]
+
+
+BAD_MODELS = [
+    # (models, field named, words in the message)
+    ([{"name": "m", "role": "reasoning", "costPerRequest": "-0.01"}],
+     "spec.models[0].costPerRequest", "non-negative decimal string"),
+    ([{"name": "m", "role": "judge", "costPerRequest": 0.002}],
+     "spec.models[0].costPerRequest", "0.002 (number)"),
+    ([{"name": "m", "role": "classifier"}], "spec.models[0].costPerRequest", "missing"),
+    ([{"name": "r", "role": "rules", "costPerRequest": "0.001"}],
+     "spec.models[0].costPerRequest", "a rules layer costs nothing per request"),
+    ([{"name": "m", "role": "planner", "costPerRequest": "0.1"}],
+     "spec.models[0].role", "reasoning, judge, classifier, rules"),
+    ([LAYERS[0], {"role": "judge", "costPerRequest": "0.1"}], "spec.models[1].name", "missing"),
+    ([LAYERS[0], LAYERS[0]], "spec.models[1].name", "declared twice"),
+    (["gpt-4o"], "spec.models[0]", "an object"),
+    ({"name": "m"}, "spec.models", "an array"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("models", "field", "words"), BAD_MODELS)
+def test_a_malformed_model_is_a_problem_naming_its_field_never_a_projection(
+    models: object, field: str, words: str
+) -> None:
+    block = project_cost(DESIGN_BUDGET, models).to_input()
+    assert block["declared"] is False  # so budget_at_scale (deny) reports it: never an admit
+    assert (block["within1x"], block["within10x"], block["within100x"]) == (False,) * 3
+    assert block["monthly1x"] is None and block["models"] == []
+    problems = [p for p in block["problems"] if p["field"] == field]
+    assert problems and words in problems[0]["msg"], block["problems"]
+
+
+def test_every_malformed_model_is_reported_not_only_the_first() -> None:
+    models = [
+        {"name": "a", "role": "reasoning", "costPerRequest": "-1"},
+        LAYERS[1],
+        {"name": "c", "role": "judge", "costPerRequest": "1e-3"},
+    ]
+    fields = [p["field"] for p in project_cost(DESIGN_BUDGET, models).to_input()["problems"]]
+    assert fields == ["spec.models[0].costPerRequest", "spec.models[2].costPerRequest"]
+
+
+def test_domain_parse_refuses_a_negative_model_cost_naming_the_field() -> None:
+    agent = {
+        "apiVersion": "golive.dev/v1alpha1",
+        "kind": "AgentDeployment",
+        "metadata": {"name": "invoice-triage", "namespace": "finance"},
+        "spec": {
+            "models": [LAYERS[0], {"name": "judge-mini", "role": "judge", "costPerRequest": "-0.5"}]
+        },
+    }
+    with pytest.raises(SpecError) as caught:
+        parse_agent_deployment(agent)
+    assert caught.value.path == "spec.models[1].costPerRequest"
+    assert str(caught.value).startswith("spec.models[1].costPerRequest: expected a non-negative")
+    assert 'found "-0.5" (string)' in str(caught.value)
+    agent["spec"]["models"] = LAYERS
+    parsed = parse_agent_deployment(agent).models
+    assert [(m.name, m.role, m.cost_per_request) for m in parsed] == [
+        ("gpt-4o-2024-08-06", "reasoning", "0.0003"),
+        ("judge-mini", "judge", "0.00004"),
+        ("ap-policy-rules", "rules", None),
+    ]
+    assert parse_models(None) == ()
+
+
+model_costs = st.lists(
+    st.decimals(min_value=0, max_value=10, places=6, allow_nan=False, allow_infinity=False),
+    max_size=8,
+)
+
+
+@given(per_request=decimal_strings, costs=model_costs, daily=st.integers(0, 10**7))
+def test_total_is_the_exact_sum_of_the_parts(
+    per_request: str, costs: list[Decimal], daily: int
+) -> None:
+    models = [
+        {"name": f"m{i}", "role": "reasoning", "costPerRequest": format(c, "f")}
+        for i, c in enumerate(costs)
+    ]
+    budget = dict(DESIGN_BUDGET, costPerRequest=per_request, expectedDailyRequests=daily)
+    block = project_cost(budget, models).to_input()
+    assert block["declared"]
+    shares = [Decimal(m["monthly1x"]) for m in block["models"]]
+    assert Decimal(block["monthly1x"]) == sum(shares, Decimal(per_request) * daily * 30)
+    for scale in (1, 10, 100):
+        assert Decimal(block[f"monthly{scale}x"]) == Decimal(block["monthly1x"]) * scale

@@ -9,7 +9,8 @@ PY := $(VENV)/bin/python
 BIN := $(shell bash scripts/tools.sh --path)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv tools lint test test-unit test-policy test-e2e demo down bench clean
+.PHONY: help venv tools lint test test-unit test-policy test-e2e demo down bench clean \
+	test-docs demo-webhook demo-env docs
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -43,6 +44,9 @@ test-policy: venv tools  ## Rego unit tests (opa test) and every policy sample
 test-e2e: venv tools  ## real control plane, full cluster (KWOK nodes), OPA, Argo CD on loopback
 	$(PY) -m pytest tests/e2e -q
 
+test-docs: venv tools  ## every command in README.md and docs/, on a demo cluster of its own
+	$(PY) -m pytest tests/docs -q
+
 test: lint  ## the whole suite: lint, unit, policy and e2e tests
 	$(PY) -m pytest tests -q
 
@@ -51,6 +55,16 @@ demo: venv tools  ## local cluster (KWOK node) + CRDs + operator on the embedded
 
 down: venv  ## stop what `make demo` started
 	$(PY) scripts/demo.py down
+
+demo-webhook: venv  ## on the running demo: serve the admission webhook, show it refuse an apply
+	@$(PY) scripts/demo.py webhook
+
+# No prerequisites: its output is meant for `eval`, so nothing else may print.
+demo-env:  ## print KUBECONFIG and PATH for the demo: eval "$(make -s demo-env)"
+	@$(PY) scripts/demo.py env
+
+docs: venv tools  ## rewrite the outputs shown in README.md and docs/ from a fresh demo's real ones
+	GOLIVE_UPDATE_DOCS=1 $(PY) -m pytest tests/docs -q
 
 bench: venv tools  ## every benchmark under bench/, one JSON object per measure
 	$(PY) -m bench

@@ -4,19 +4,30 @@ The cluster is the harness's full one (tests/harness/cluster.py): etcd, kube-api
 kube-controller-manager, kube-scheduler and a KWOK node, so admitted agents really roll out and
 turn Ready; no container runs.
 
-`up` leaves the servers running in the background (state in .golive/demo/) so you can keep using
-kubectl; `down` stops them. Nothing here needs docker.
+`up` leaves the servers running in the background so you can keep using kubectl; `down` stops
+them; `webhook` replaces the demo's operator with one that also serves the admission webhook and
+shows it refuse a non-compliant `kubectl apply`; `env` prints the shell exports for kubectl and
+golive on the demo cluster. Nothing here needs docker.
+
+State lives in .golive/demo/, or in $GOLIVE_DEMO_DIR: the doc tests run their own demo there,
+so that they never stop or change a developer's.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
+import ssl
+import subprocess
 import sys
 import time
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -33,61 +44,92 @@ from tests.harness.controlplane import (  # noqa: E402
 )
 from tests.harness.prometheus import install_prometheus_rule_crd  # noqa: E402
 
-STATE_DIR = REPO / ".golive" / "demo"
+STATE_DIR = Path(os.environ.get("GOLIVE_DEMO_DIR") or REPO / ".golive" / "demo").absolute()
 STATE_FILE = STATE_DIR / "state.json"
+# What `up` shows at the end, as a console transcript; README.md's demo block is this text
+# (tests/docs compares them, `make docs` copies it there).
+DEMO_OUTPUT = STATE_DIR / "demo-output.txt"
+GOLIVE = REPO / ".venv" / "bin" / "golive"
+WEBHOOK_CONFIG = "golive"
+# The example the webhook demo refuses: blocked on purpose (team owner, no fallback, review due).
+BLOCKED_EXAMPLE = "examples/support-bot-blocked.yaml"
+
+Kubectl = Callable[..., subprocess.CompletedProcess[str]]
+State = dict[str, Any]
 
 
 def say(msg: str) -> None:
-    print(f"\033[1m==> {msg}\033[0m", flush=True)
+    # Bold only on a terminal: the doc tests compare this output with the docs.
+    print(f"\033[1m==> {msg}\033[0m" if sys.stdout.isatty() else f"==> {msg}", flush=True)
+
+
+def read_state() -> State | None:
+    return json.loads(STATE_FILE.read_text()) if STATE_FILE.exists() else None
+
+
+def write_state(state: State) -> None:
+    STATE_FILE.write_text(json.dumps(state, indent=2))
 
 
 def down() -> None:
-    if not STATE_FILE.exists():
+    state = read_state()
+    if state is None:
         say("nothing to stop")
         return
-    state = json.loads(STATE_FILE.read_text())
-    for pid in reversed(state["pids"]):
+    pids = [int(p) for p in state["pids"]]
+    for pid in reversed(pids):
         if pid_alive(pid):
             os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and any(pid_alive(p) for p in state["pids"]):
+    while time.monotonic() < deadline and any(pid_alive(p) for p in pids):
         time.sleep(0.2)
-    for pid in state["pids"]:
+    for pid in pids:
         if pid_alive(pid):
             os.killpg(pid, signal.SIGKILL)
     shutil.rmtree(STATE_DIR, ignore_errors=True)
     say("demo stopped")
 
 
-def start_operator(plane: ControlPlane) -> ManagedProcess:
-    """The real operator on the embedded engine, in the background like the servers."""
-    golive = REPO / ".venv" / "bin" / "golive"
-    metrics_port, health_port = free_port(), free_port()
+def start_operator(
+    kubeconfig: Path, webhook_port: int = 0
+) -> tuple[ManagedProcess, dict[str, int]]:
+    """The real operator on the embedded engine, in the background like the servers; with a
+    webhook port it also serves the admission webhook on loopback and registers it itself."""
+    ports = {"metrics": free_port(), "health": free_port(), "webhook": webhook_port}
+    argv = [
+        str(GOLIVE),
+        "run",
+        "--engine",
+        "embedded",
+        "--kubeconfig",
+        str(kubeconfig),
+        "--metrics-port",
+        str(ports["metrics"]),
+        "--health-port",
+        str(ports["health"]),
+        "--log-format",
+        "plain",
+    ]
+    if webhook_port:
+        argv += [
+            "--webhook-port",
+            str(webhook_port),
+            "--webhook-host",
+            "127.0.0.1",
+            "--webhook-register",
+        ]
     operator = ManagedProcess(
-        "golive-operator",
-        [
-            str(golive),
-            "run",
-            "--engine",
-            "embedded",
-            "--kubeconfig",
-            str(plane.kubeconfig),
-            "--metrics-port",
-            str(metrics_port),
-            "--health-port",
-            str(health_port),
-            "--log-format",
-            "plain",
-        ],
-        STATE_DIR / "operator.log",
-        tie_to_parent=False,
+        "golive-operator", argv, STATE_DIR / "operator.log", tie_to_parent=False
     )
     operator.start()
     wait_until(
-        lambda: http_ok(f"http://127.0.0.1:{health_port}/healthz"), 60, "the operator", operator
+        lambda: http_ok(f"http://127.0.0.1:{ports['health']}/healthz"),
+        60,
+        "the operator",
+        operator,
     )
-    print(f"    metrics: http://127.0.0.1:{metrics_port}/metrics")
-    return operator
+    print(f"    metrics: http://127.0.0.1:{ports['metrics']}/metrics")
+    return operator, ports
 
 
 def up() -> int:
@@ -106,16 +148,23 @@ def up() -> int:
     nodes = ", ".join(plane.node_names)
     say(f"cluster up at {plane.url}, node {nodes} (KWOK), in {time.monotonic() - started:.1f}s")
     pids = plane.pids()
-    STATE_FILE.write_text(json.dumps({"pids": pids, "kubeconfig": str(plane.kubeconfig)}))
+    state: State = {
+        "pids": pids,
+        "kubeconfig": str(plane.kubeconfig),
+        "bin_dir": str(plane.bin_dir),
+    }
+    write_state(state)
 
     say("installing the CRDs")
     plane.apply_crds()
     say("installing the Prometheus Operator's PrometheusRule CRD (its Go module, pinned)")
     install_prometheus_rule_crd(plane)
     say("starting the operator on the embedded engine")
-    operator = start_operator(plane)
+    operator, ports = start_operator(plane.kubeconfig)
     pids.append(operator.pid)
-    STATE_FILE.write_text(json.dumps({"pids": pids, "kubeconfig": str(plane.kubeconfig)}))
+    # `webhook` finds the operator it replaces here, never by searching the process table.
+    state["operator"] = {"pid": operator.pid, **ports}
+    write_state(state)
     say(f"operator running (log: {operator.log_path})")
     examples = sorted((REPO / "examples").glob("*.yaml"))
     if examples:
@@ -130,8 +179,6 @@ def up() -> int:
         print(result.stdout + result.stderr, end="")
     wait_for_decisions(plane)
     wait_for_rollouts(plane)
-    say("kubectl get agd -A")
-    print(plane.kubectl("get", "agd", "-A", "-o", "wide").stdout)
     say("why: the Admitted condition of each agent")
     print(
         plane.kubectl(
@@ -143,13 +190,28 @@ def up() -> int:
             '{.status.conditions[?(@.type=="Admitted")].message}{"\\n"}{end}',
         ).stdout
     )
-    say("kubectl get deployments,pods -n agents (only admitted agents have them)")
-    print(plane.kubectl("get", "deployments,pods", "-n", "agents").stdout)
-    say("the cluster keeps running; use it with:")
-    print(f"  export KUBECONFIG={plane.kubeconfig}")
-    print(f"  {plane.bin_dir / 'kubectl'} get agd -A")
-    print("  make down    # stop it")
+    say("what the demo shows (README.md's demo block; `make docs` refreshes it from this)")
+    output = transcript(
+        plane.kubectl,
+        [["get", "agd", "-A", "-o", "wide"], ["get", "deployments", "-n", "agents"]],
+    )
+    print(output, end="")
+    DEMO_OUTPUT.write_text(output)
+    say("the cluster keeps running; use kubectl and golive on it with:")
+    print('  eval "$(make -s demo-env)"     # KUBECONFIG and PATH, for this shell')
+    print("  kubectl get agd -A")
+    print("  make demo-webhook             # serve the admission webhook, see it refuse an apply")
+    print("  make down                     # stop it")
     return 0
+
+
+def transcript(kubectl: Kubectl, commands: list[list[str]], prompt: str = "$") -> str:
+    """`$ kubectl ...` and its output for each command, as a terminal shows them."""
+    parts = []
+    for args in commands:
+        result = kubectl(*args)
+        parts.append(f"{prompt} kubectl {shlex.join(args)}\n{result.stdout}{result.stderr}")
+    return "".join(parts)
 
 
 def wait_for_decisions(plane: ControlPlane, settle: float = 3.0) -> None:
@@ -210,6 +272,158 @@ def wait_for_rollouts(plane: ControlPlane, timeout: float = 60.0) -> None:
         print(f"warning: not Ready within {timeout:.0f} s: {', '.join(waiting)}", file=sys.stderr)
 
 
+# --- the running demo: env and webhook -------------------------------------------------------
+
+
+def running_state() -> State:
+    """The state of a demo that `up` started and that still runs, or exit with what to do."""
+    state = read_state()
+    if state is None or "operator" not in state:
+        sys.exit("error: no demo is running here (or it predates `make demo-webhook`): make demo")
+    if not all(pid_alive(int(p)) for p in state["pids"]):
+        sys.exit("error: the demo's servers are not all running any more: make demo")
+    return state
+
+
+def env() -> int:
+    """`eval "$(make -s demo-env)"`: kubectl and golive on PATH, KUBECONFIG the demo's."""
+    state = running_state()
+    path = f"{state['bin_dir']}:{REPO / '.venv' / 'bin'}"
+    print(f"export KUBECONFIG={shlex.quote(str(state['kubeconfig']))}")
+    print(f'export PATH={shlex.quote(path)}:"$PATH"')
+    return 0
+
+
+def kubectl_for(state: State) -> Kubectl:
+    """kubectl on the demo cluster, run from the repository so file names read as in the docs."""
+
+    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [str(Path(str(state["bin_dir"])) / "kubectl"), *args],
+            env={**os.environ, "KUBECONFIG": str(state["kubeconfig"])},
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        if check and proc.returncode != 0:
+            raise HarnessError(f"kubectl {' '.join(args)} failed:\n{proc.stderr}")
+        return proc
+
+    return run
+
+
+def is_demo_operator(pid: int) -> bool:
+    """The pid recorded by `up` is still that operator (pids are reused after a crash)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return str(GOLIVE).encode() in argv and b"run" in argv
+
+
+def stop_operator(pid: int) -> None:
+    if not is_demo_operator(pid):
+        return
+    os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if pid_alive(pid):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def wait_webhook_serving(state: State, operator: ManagedProcess, port: int) -> None:
+    """Registered with this operator's URL, its policies loaded, and answering over TLS."""
+    run = kubectl_for(state)
+    metrics = f"http://127.0.0.1:{state['operator']['metrics']}/metrics"
+
+    def serving() -> bool:
+        proc = run(
+            "get", "validatingwebhookconfiguration", WEBHOOK_CONFIG, "-o", "json", check=False
+        )
+        if proc.returncode != 0:
+            return False
+        config = json.loads(proc.stdout)["webhooks"][0]["clientConfig"]
+        if config.get("url") != f"https://127.0.0.1:{port}/validate":
+            return False
+        try:
+            with urllib.request.urlopen(metrics, timeout=2) as resp:
+                if b"golive_policy_loaded 1.0" not in resp.read():
+                    return False
+            context = ssl.create_default_context()
+            context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+            with urllib.request.urlopen(
+                urllib.request.Request(f"https://127.0.0.1:{port}/validate", data=b"{}"),
+                timeout=2,
+                context=context,
+            ):
+                return True
+        except urllib.error.HTTPError:
+            return True  # a 400 for an empty review: it serves
+        except OSError:
+            return False
+
+    wait_until(serving, 60, "the admission webhook", operator)
+
+
+def webhook() -> int:
+    """Serve the admission webhook on the running demo and show what `kubectl apply` is told."""
+    state = running_state()
+    old = state["operator"]
+    say("replacing the demo's operator with one that also serves the admission webhook")
+    stop_operator(int(old["pid"]))
+    port = free_port()
+    operator, ports = start_operator(Path(str(state["kubeconfig"])), webhook_port=port)
+    pids = [p for p in state["pids"] if p != old["pid"]]
+    state["pids"] = [*pids, operator.pid]
+    state["operator"] = {"pid": operator.pid, **ports}
+    write_state(state)
+    wait_webhook_serving(state, operator, port)
+    say(
+        f"webhook serving at https://127.0.0.1:{port}/validate, registered as "
+        f"ValidatingWebhookConfiguration {WEBHOOK_CONFIG} (log: {operator.log_path})"
+    )
+    run = kubectl_for(state)
+    say(
+        "support-bot was stored before the webhook served; "
+        f"delete it and apply {BLOCKED_EXAMPLE} again"
+    )
+    # Commands shown as `set -x` shows them: this output is itself quoted in a `$ make
+    # demo-webhook` transcript (docs/quickstart.md), where a `$` line would read as a command.
+    print(
+        transcript(
+            run, [["delete", "agd", "support-bot", "-n", "agents", "--ignore-not-found"]], "+"
+        ),
+        end="",
+    )
+    dry_args = ["apply", "--dry-run=server", "-f", BLOCKED_EXAMPLE]
+    real_args = ["apply", "-f", BLOCKED_EXAMPLE]
+    dry = run(*dry_args, check=False)
+    real = run(*real_args, check=False)
+    for args, result in ((dry_args, dry), (real_args, real)):
+        print(f"+ kubectl {shlex.join(args)}\n{result.stdout}{result.stderr}", end="")
+        print(f"(exit code {result.returncode})")
+    print(transcript(run, [["get", "agd", "-n", "agents"]], "+"), end="")
+    # The demo is also a check: both answers must be golive's refusal, with the same verdict.
+    verdicts = [denial(result) for result in (dry, real)]
+    if None in verdicts or verdicts[0] != verdicts[1]:
+        print("error: the webhook did not refuse both applies with one verdict", file=sys.stderr)
+        return 1
+    say("refused at the door, dry run and real apply alike: nothing was stored")
+    print("  the webhook stays registered while the demo runs; `make down` stops everything")
+    return 0
+
+
+def denial(result: subprocess.CompletedProcess[str]) -> str | None:
+    """golive's message in a refused apply (what follows "denied the request: "), or None."""
+    marker = 'admission webhook "agentdeployments.golive.dev" denied the request: golive denied'
+    if result.returncode == 0 or marker not in result.stderr:
+        return None
+    return result.stderr.split(marker, 1)[1].strip()
+
+
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else "up"
     if command == "up":
@@ -217,5 +431,9 @@ if __name__ == "__main__":
     if command == "down":
         down()
         sys.exit(0)
-    print("usage: demo.py up|down", file=sys.stderr)
+    if command == "webhook":
+        sys.exit(webhook())
+    if command == "env":
+        sys.exit(env())
+    print("usage: demo.py up|down|webhook|env", file=sys.stderr)
     sys.exit(2)

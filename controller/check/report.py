@@ -185,13 +185,17 @@ def _location(source: str, line: int) -> dict[str, Any]:
     return {"physicalLocation": loc}
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def summary_line(run: CheckRun) -> str:
     c = run.counts()
-    parts = [f"{c['agents']} agents: {c['admitted']} admitted, {c['blocked']} blocked"]
+    parts = [f"{_count(c['agents'], 'agent')}: {c['admitted']} admitted, {c['blocked']} blocked"]
     if c["unknown"]:
         parts.append(f"{c['unknown']} undecided")
     if c["input_errors"]:
-        parts.append(f"{c['input_errors']} input errors")
+        parts.append(_count(c["input_errors"], "input error"))
     if c["skipped_documents"]:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(run.skipped.items()))
         parts.append(f"skipped {c['skipped_documents']} other documents ({kinds})")

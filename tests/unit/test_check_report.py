@@ -6,7 +6,7 @@ import json
 from xml.etree import ElementTree as ET
 
 from controller.check.loader import InputError
-from controller.check.report import AgentReport, CheckRun, Finding, render
+from controller.check.report import AgentReport, CheckRun, Finding, render, summary_line
 
 DENY = Finding("golive.ownership.single_owner", "spec.owner.email", "team alias", "deny")
 WARN = Finding("golive.governance.review_cadence", "spec.governance", "no cadence", "warn")
@@ -51,3 +51,10 @@ def test_sarif_levels_and_locations() -> None:
     assert region == {"startLine": 3}
     rules = {r["id"] for r in doc["runs"][0]["tool"]["driver"]["rules"]}
     assert DENY.policy in rules and WARN.policy in rules
+
+
+def test_the_summary_line_counts_in_words() -> None:
+    one = summary_line(run_with(agent("admitted"), errors=[InputError("b.yaml", 2, "bad")]))
+    assert one.startswith("1 agent: 1 admitted, 0 blocked; 1 input error;")
+    two = summary_line(run_with(agent("admitted"), agent("blocked", DENY)))
+    assert two.startswith("2 agents: 1 admitted, 1 blocked")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness.cluster import Cluster
-from tests.harness.controlplane import REPO, ControlPlane, OpaServer
+from tests.harness.controlplane import ControlPlane, OpaServer, running_with_crds
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -31,25 +31,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
     """One control plane for the session, with the golive CRDs installed."""
-    plane = ControlPlane(tmp_path_factory.mktemp("controlplane"))
-    try:
-        plane.start()
-        plane.apply_crds(REPO / "crds")
+    with running_with_crds(ControlPlane(tmp_path_factory.mktemp("controlplane"))) as plane:
         yield plane
-    finally:
-        plane.stop()
 
 
 @pytest.fixture(scope="session")
 def full_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """One full cluster for the session (controllers, scheduler, KWOK node), CRDs installed."""
-    plane = Cluster(tmp_path_factory.mktemp("fullcluster"))
-    try:
-        plane.start()
-        plane.apply_crds(REPO / "crds")
+    with running_with_crds(Cluster(tmp_path_factory.mktemp("fullcluster"))) as plane:
         yield plane
-    finally:
-        plane.stop()
 
 
 @pytest.fixture

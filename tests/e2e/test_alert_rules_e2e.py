@@ -40,7 +40,13 @@ from controller.engine.bundle import load_bundle_dir
 from controller.engine.embedded import EmbeddedEngine
 from controller.engine.remote import RemoteEngine
 from tests.e2e.agents import agent, apply, condition, contract, get, wait_for
-from tests.harness.controlplane import REPO, ControlPlane, OpaServer, tool_bin_dir
+from tests.harness.controlplane import (
+    REPO,
+    ControlPlane,
+    OpaServer,
+    running_with_crds,
+    tool_bin_dir,
+)
 from tests.harness.operator import OperatorProcess, admission_review
 from tests.harness.prometheus import (
     install_prometheus_rule_crd,
@@ -53,13 +59,9 @@ ALERTS = ["InvoiceTriageErrorRate", "InvoiceTriageLatencyP99"]  # examples/invoi
 
 @pytest.fixture(scope="module")
 def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
-    cp = ControlPlane(tmp_path_factory.mktemp("alert-rules-plane"))
-    try:
-        cp.start()
-        cp.apply_crds(REPO / "crds")
+    # Its own plane: the PrometheusRule CRD is installed and removed here, unseen by others.
+    with running_with_crds(ControlPlane(tmp_path_factory.mktemp("alert-rules-plane"))) as cp:
         yield cp
-    finally:
-        cp.stop()
 
 
 @pytest.fixture(scope="module")

@@ -20,10 +20,10 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from cryptography.hazmat.primitives import serialization
@@ -363,6 +363,20 @@ class ControlPlane:
             "-l",
             "app.kubernetes.io/part-of=golive",
         )
+
+
+P = TypeVar("P", bound=ControlPlane)
+
+
+@contextlib.contextmanager
+def running_with_crds(plane: P) -> Iterator[P]:
+    """The plane started with golive's CRDs installed, and stopped afterwards whatever happens."""
+    try:
+        plane.start()
+        plane.apply_crds(REPO / "crds")
+        yield plane
+    finally:
+        plane.stop()
 
 
 @dataclass

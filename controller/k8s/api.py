@@ -125,6 +125,8 @@ class KubeIO:
             f"/apis/{GROUP}/{VERSION}/namespaces/{quote(namespace)}/{AGENTS}/{quote(name)}/status",
             {"status": dict(status)},
             "application/merge-patch+json",
+            # Named like golive's Deployment applies, so managedFields says who wrote the status.
+            query=[("fieldManager", FIELD_MANAGER)],
         )
 
     def emit_event(

@@ -67,6 +67,14 @@ def test_compliant_agent_gets_an_owned_deployment_and_all_conditions(
     assert status["policy"]["engine"] == "embedded"
     assert status["policy"]["digest"].startswith("sha256:")
     assert status["cost"]["monthly100x"]
+    managed = cluster.kubectl(
+        "get", "agd", "invoice-triage", "-n", namespace, "-o", "json", "--show-managed-fields"
+    ).stdout
+    writers = {
+        (m["manager"], m.get("subresource"))
+        for m in json.loads(managed)["metadata"]["managedFields"]
+    }
+    assert ("golive", "status") in writers  # golive's status writes carry its name
     # golive writes no finalizers or handler annotations on the agent: Argo CD sees no drift.
     assert not obj["metadata"].get("finalizers")
     assert not any("kopf" in a for a in (obj["metadata"].get("annotations") or {}))

@@ -63,8 +63,11 @@ def apply(cluster: ControlPlane, *objects: dict[str, Any]) -> None:
     )
 
 
-def get(cluster: ControlPlane, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
-    proc = cluster.kubectl("get", kind, name, "-n", namespace, "-o", "json", check=False)
+def get(
+    cluster: ControlPlane, kind: str, namespace: str, name: str, *flags: str
+) -> dict[str, Any] | None:
+    """The object as JSON, or None when it does not exist; `flags` go to kubectl get."""
+    proc = cluster.kubectl("get", kind, name, "-n", namespace, "-o", "json", *flags, check=False)
     if proc.returncode != 0:
         if "NotFound" in proc.stderr:
             return None

@@ -351,14 +351,24 @@ def test_kubectl_get_prints_the_columns(crds: ControlPlane, namespace: str) -> N
     assert header == ["NAME", "OWNER", "ADMITTED", "REASON", "AGE"]
     assert row[:4] == ["invoice-triage", "Dana Ruiz", "False", "Blocked"]
     header, row = cells(table("agd", "-o", "wide"))
-    assert header == ["NAME", "OWNER", "ADMITTED", "REASON", "READY", "CONTRACT", "AGE"]
-    assert row[:6] == [
+    assert header == [
+        "NAME",
+        "OWNER",
+        "ADMITTED",
+        "REASON",
+        "READY",
+        "CONTRACT",
+        "NEXT REVIEW",
+        "AGE",
+    ]
+    assert row[:7] == [
         "invoice-triage",
         "Dana Ruiz",
         "False",
         "Blocked",
         "True",
         "invoice-triage-v3",
+        "2026-12-07T00:00:00Z",  # status.review.nextDue
     ]
     header, row = cells(table("agc"))
     assert header == ["NAME", "OWNER", "VERSION", "AGE"]

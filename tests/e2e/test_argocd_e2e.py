@@ -307,8 +307,8 @@ def test_examples_progress_to_healthy_and_the_blocked_agent_is_degraded(
         assert synced_to(app, sha)
         assert operation(app)["phase"] == "Succeeded"
         # Argo CD re-reads a health message only on a refresh: a status change that keeps the
-        # health status (golive admitting an agent that stays Progressing) does not cause one.
-        argocd.refresh(name, hard=False)
+        # health status (golive admitting an agent that stays Progressing, the rollout's counts
+        # moving) does not cause one.
         argocd.wait_application(
             name,
             lambda a: all(
@@ -323,6 +323,7 @@ def test_examples_progress_to_healthy_and_the_blocked_agent_is_degraded(
             ),
             TIMEOUT,
             "golive's reason why the admitted agents are not ready yet",
+            refresh_every=2.0,
         )
         for agent_name in admitted:
             assert not ready_pods(full_cluster, namespace, agent_name)
@@ -336,6 +337,7 @@ def test_examples_progress_to_healthy_and_the_blocked_agent_is_degraded(
         ),
         TIMEOUT,
         "the admitted agents Healthy once their Deployments are Available",
+        refresh_every=2.0,
     )
     for agent_name in admitted:
         deployment = live(full_cluster, "deployment", namespace, agent_name)

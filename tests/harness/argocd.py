@@ -385,13 +385,27 @@ class ArgoCD:
         )
 
     def wait_application(
-        self, name: str, check: Callable[[dict[str, Any]], bool], timeout: float, what: str
+        self,
+        name: str,
+        check: Callable[[dict[str, Any]], bool],
+        timeout: float,
+        what: str,
+        refresh_every: float | None = None,
     ) -> dict[str, Any]:
-        """Poll the Application until `check` holds; on timeout say where it was."""
+        """Poll the Application until `check` holds; on timeout say where it was.
+
+        refresh_every: ask for a normal refresh that often while waiting. Argo CD re-reads a
+        resource's health message only on a refresh when its health status stays the same, and
+        golive's Ready message moves during a rollout (the replica counts).
+        """
         deadline = time.monotonic() + timeout
         app: dict[str, Any] = {}
+        refreshed = 0.0
         while time.monotonic() < deadline:
             self.alive()
+            if refresh_every is not None and time.monotonic() - refreshed >= refresh_every:
+                self.refresh(name, hard=False)
+                refreshed = time.monotonic()
             app = self.application(name)
             if check(app):
                 return app

@@ -25,7 +25,6 @@ import json
 import math
 import re
 import shutil
-import subprocess
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -39,7 +38,7 @@ import pytest
 import yaml
 
 from controller.engine import libopa
-from tests.harness.controlplane import REPO
+from tests.harness.controlplane import REPO, HarnessError, go_module_dir
 
 pytestmark = pytest.mark.e2e
 
@@ -158,24 +157,14 @@ def pinned_opa_version() -> str:
     return match.group(1)
 
 
-def opa_module_dir(version: str, scratch: Path) -> Path:
+def opa_module_dir(version: str) -> Path:
     """The pinned OPA module source, downloaded through the Go module proxy if not cached."""
     if shutil.which("go") is None:
         pytest.fail(f"go is not installed; it is needed to fetch {OPA_MODULE}@{version}'s cases")
-    # Outside any module (scratch), so the repository's own Go modules are left untouched.
-    download = subprocess.run(
-        ["go", "mod", "download", "-json", f"{OPA_MODULE}@{version}"],
-        cwd=scratch,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    if download.returncode != 0:
-        pytest.fail(
-            f"`go mod download {OPA_MODULE}@{version}` failed:\n{download.stdout}{download.stderr}"
-        )
-    module_dir = Path(json.loads(download.stdout)["Dir"])
+    try:
+        module_dir = go_module_dir(OPA_MODULE, version)
+    except HarnessError as error:
+        pytest.fail(str(error))
     if not (module_dir / CASES_UNDER).is_dir():
         pytest.fail(f"{OPA_MODULE}@{version} has no conformance cases at {CASES_UNDER}")
     return module_dir
@@ -426,15 +415,13 @@ def run_all(cases: list[tuple[Path, dict[str, Any]]], judge: CaseJudge) -> list[
 # --- The test ------------------------------------------------------------------------------
 
 
-def test_opa_conformance_cases_pass_or_are_explained(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_opa_conformance_cases_pass_or_are_explained(capsys: pytest.CaptureFixture[str]) -> None:
     version = pinned_opa_version()
     assert libopa.version() == version.removeprefix("v"), (
         f"the embedded engine is OPA {libopa.version()}, scripts/versions.env pins {version}: "
         "rebuild the library (setup.py build_ext --inplace) or align libopa/go.mod"
     )
-    module_dir = opa_module_dir(version, tmp_path)
+    module_dir = opa_module_dir(version)
     cases_dir = module_dir / CASES_UNDER
     cases = load_cases(cases_dir)
     assert cases, f"no conformance cases found under {cases_dir}"

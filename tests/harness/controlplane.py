@@ -11,12 +11,14 @@ from __future__ import annotations
 import base64
 import contextlib
 import ctypes
+import json
 import os
 import secrets
 import signal
 import socket
 import ssl
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -48,6 +50,27 @@ def tool_bin_dir(tools: Sequence[str] = ()) -> Path:
     if proc.returncode != 0:
         raise HarnessError(f"scripts/tools.sh {' '.join(tools)} failed:\n{proc.stderr[-4000:]}")
     return Path(proc.stdout.strip().splitlines()[-1])
+
+
+def go_module_dir(module: str, version: str) -> Path:
+    """A Go module's source folder, fetched through the module proxy into Go's cache if needed.
+
+    Run outside any module, so no go.mod of the repository is touched.
+    """
+    with tempfile.TemporaryDirectory() as outside_any_module:
+        proc = subprocess.run(
+            ["go", "mod", "download", "-json", f"{module}@{version}"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=600,
+            cwd=outside_any_module,
+        )
+    info = json.loads(proc.stdout) if proc.stdout.strip().startswith("{") else {}
+    if proc.returncode != 0 or info.get("Error") or not info.get("Dir"):
+        detail = info.get("Error") or f"{proc.stdout}{proc.stderr}"
+        raise HarnessError(f"go mod download {module}@{version} failed: {detail}")
+    return Path(info["Dir"])
 
 
 def free_port() -> int:

@@ -9,12 +9,9 @@ version is pinned in scripts/versions.env (PROMETHEUS_OPERATOR_VERSION).
 from __future__ import annotations
 
 import functools
-import json
-import subprocess
-import tempfile
 from pathlib import Path
 
-from tests.harness.controlplane import REPO, ControlPlane, HarnessError
+from tests.harness.controlplane import REPO, ControlPlane, HarnessError, go_module_dir
 
 MODULE = "github.com/prometheus-operator/prometheus-operator"
 CRD_FILE = "example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml"
@@ -33,23 +30,7 @@ def pinned_version() -> str:
 def prometheus_rule_crd(version: str | None = None) -> Path:
     """The path of the real PrometheusRule CRD of the pinned (or given) Prometheus Operator."""
     version = version or pinned_version()
-    with tempfile.TemporaryDirectory() as outside_any_module:
-        proc = subprocess.run(
-            ["go", "mod", "download", "-json", f"{MODULE}@{version}"],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=600,
-            cwd=outside_any_module,
-        )
-    if proc.returncode != 0:
-        raise HarnessError(
-            f"go mod download {MODULE}@{version} failed:\n{proc.stdout}{proc.stderr}"
-        )
-    info = json.loads(proc.stdout)
-    if info.get("Error"):
-        raise HarnessError(f"go mod download {MODULE}@{version}: {info['Error']}")
-    crd = Path(info["Dir"]) / CRD_FILE
+    crd = go_module_dir(MODULE, version) / CRD_FILE
     if not crd.is_file():
         raise HarnessError(f"{MODULE}@{version} has no {CRD_FILE}")
     return crd

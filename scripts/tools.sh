@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the pinned binaries from Go modules into a cache outside the repo: the control plane
 # (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl), simulated nodes (kwok),
-# opa, helm, Argo CD (one multi-call binary), and the benchmarks' HTTP load generator (hey). redis
+# opa, helm, Argo CD (one multi-call binary), Prometheus and promtool, and the benchmarks' HTTP load
+# generator (hey). redis
 # (Argo CD's cache) is unpacked from Debian's package, never installed as a service. No docker,
 # no prebuilt downloads. A warm cache costs one version check per tool.
 #
@@ -71,6 +72,7 @@ check() {
     kwok) out="$("$file" --version 2>&1)" ;;
     argocd) out="$("$file" version --client --short 2>&1)" ;;
     redis-server) out="$("$file" --version 2>&1)" ;;
+    prometheus|promtool) out="$("$file" --version 2>&1)" ;;
     hey)
       # No version flag: it must run (-h prints its usage); its version is in the build info.
       out="$("$file" -h 2>&1)"; grep -q "Usage: hey" <<<"$out" || fail "hey: '-h' failed: $out"
@@ -123,6 +125,7 @@ build_one() {
     opa) ver="$OPA_VERSION" ;;
     helm) ver="$HELM_VERSION" ;;
     hey) ver="$HEY_VERSION" ;;
+    prometheus|promtool) ver="$PROMETHEUS_VERSION" ;;
     *) fail "unknown tool '$tool' (known: ${all_tools[*]})" ;;
   esac
   local out="$bin/$tool-$ver"
@@ -169,6 +172,7 @@ build_one() {
         "-X sigs.k8s.io/kwok/pkg/consts.Version=${ver#v}" ;;
     argocd) build_argocd "$ver" ;;
     redis-server) unpack_redis "$ver" ;;
+    prometheus|promtool) build_prometheus "$tool" "$ver" ;;
   esac
   check "$tool" "$out" "$ver"
   ln -sfn "$tool-$ver" "$bin/$tool"
@@ -203,6 +207,22 @@ build_argocd() {
   unset GOTOOLCHAIN
 }
 
+# prometheus|promtool VERSION: Prometheus' go.mod has no replace directives, so a plain
+# `go install module@version` builds it (its module version v0.3xx.y is release 3.xx.y). The -X
+# flags give `--version` its version; keep them and -trimpath fixed, any change recompiles all.
+build_prometheus() {
+  local tool="$1" ver="$2" gobin="$work/prometheus-$2.bin"
+  local ld="-s -w -X github.com/prometheus/common/version.Version=${ver#v}"
+  ld+=" -X github.com/prometheus/common/version.Revision=$PROMETHEUS_MODULE_VERSION"
+  ld+=" -X github.com/prometheus/common/version.Branch=HEAD"
+  log "$tool $ver: go install github.com/prometheus/prometheus/cmd/$tool@$PROMETHEUS_MODULE_VERSION (cold: ~13 min)"
+  mkdir -p "$gobin"
+  GOBIN="$gobin" go install -trimpath -ldflags "$ld" \
+    "github.com/prometheus/prometheus/cmd/$tool@$PROMETHEUS_MODULE_VERSION" \
+    || fail "$tool $ver: go install of github.com/prometheus/prometheus/cmd/$tool failed (see above)"
+  mv "$gobin/$tool" "$bin/$tool-$ver"
+}
+
 # redis-server VERSION: Debian's package (upstream VERSION, whatever Debian revision is current)
 # unpacked into the cache with apt-get download + dpkg -x, so no service is installed or started;
 # bin/redis-server-VERSION is a wrapper that points the loader at the two libraries beside it.
@@ -221,7 +241,8 @@ unpack_redis() {
   chmod +x "$bin/redis-server-$ver.tmp"; mv "$bin/redis-server-$ver.tmp" "$bin/redis-server-$ver"
 }
 
-all_tools=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok opa helm hey argocd redis-server)
+all_tools=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok opa helm hey argocd redis-server
+  prometheus promtool)
 tools=("$@")
 [[ ${#tools[@]} -gt 0 ]] || tools=("${all_tools[@]}")
 start=$SECONDS

@@ -20,6 +20,7 @@ from controller.domain.model import parse_timestamp
 from controller.engine.factory import ENGINES, policy_set_from_library
 from controller.engine.protocol import EngineError
 from controller.engine.verdict import PolicySet
+from controller.observe.prometheus import PrometheusConfig
 
 app = typer.Typer(
     help="golive: gate AI-agent deployments on a go-live checklist written in Rego.",
@@ -104,6 +105,70 @@ EngineOpt = Annotated[
     str, typer.Option("--engine", help="embedded (OPA in-process, default) or remote.")
 ]
 OpaUrlOpt = Annotated[str | None, typer.Option("--opa-url", help="OPA server for --engine remote.")]
+PrometheusUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--prometheus-url",
+        envvar="GOLIVE_PROMETHEUS_URL",
+        help="A Prometheus to read what the agents do (scraped, alerts, traffic, spend); "
+        "the observed checks are off without it. See docs/observed.md.",
+    ),
+]
+PrometheusTokenOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--prometheus-bearer-token-file",
+        envvar="GOLIVE_PROMETHEUS_BEARER_TOKEN_FILE",
+        help="File with a bearer token sent to Prometheus (re-read on every request).",
+    ),
+]
+PrometheusCaOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--prometheus-ca-file",
+        envvar="GOLIVE_PROMETHEUS_CA_FILE",
+        help="CA bundle that signs an https Prometheus' certificate.",
+    ),
+]
+PrometheusInsecureOpt = Annotated[
+    bool,
+    typer.Option(
+        "--prometheus-insecure-skip-verify",
+        help="Do not verify an https Prometheus' certificate (tests only).",
+    ),
+]
+PrometheusWindowOpt = Annotated[
+    str,
+    typer.Option(
+        "--prometheus-window",
+        envvar="GOLIVE_PROMETHEUS_WINDOW",
+        help="The rate window of traffic and spend queries (a Prometheus duration).",
+    ),
+]
+
+
+def prometheus_config(
+    url: str | None, token: Path | None, ca: Path | None, insecure: bool, window: str
+) -> PrometheusConfig | None:
+    """The Prometheus options checked in one place; None when no URL is given."""
+    if not url:
+        if token or ca or insecure:
+            raise fail(
+                "--prometheus-bearer-token-file, -ca-file and -insecure-skip-verify "
+                "need --prometheus-url"
+            )
+        return None
+    config = PrometheusConfig(url, token, ca, insecure, window=window)
+    try:
+        config.validate()
+    except ValueError as error:
+        message = str(error)
+        raise fail(
+            message if message.startswith("--") else f"--prometheus-window: {message}"
+        ) from None
+    return config
+
+
 AlertRulesNamespaceOpt = Annotated[
     str | None,
     typer.Option(
@@ -138,6 +203,11 @@ def check_command(
     at: Annotated[
         str | None, typer.Option("--at", help="Decide as of this RFC 3339 time (default now).")
     ] = None,
+    prometheus_url: PrometheusUrlOpt = None,
+    prometheus_bearer_token_file: PrometheusTokenOpt = None,
+    prometheus_ca_file: PrometheusCaOpt = None,
+    prometheus_insecure_skip_verify: PrometheusInsecureOpt = False,
+    prometheus_window: PrometheusWindowOpt = "5m",
 ) -> None:
     """Decide every AgentDeployment in PATHS, as the cluster would.
 
@@ -150,8 +220,21 @@ def check_command(
         raise fail(f"--format: expected one of {', '.join(FORMATS)}, got {output_format!r}")
     now = parse_now(at)
     alert_rules_namespace = alert_rules_namespace_of(alert_rules_namespace)
+    prometheus = prometheus_config(
+        prometheus_url,
+        prometheus_bearer_token_file,
+        prometheus_ca_file,
+        prometheus_insecure_skip_verify,
+        prometheus_window,
+    )
     schemas = load_schemas()
     policy_set = load_policy_set(policies or [], safe_library, engine, opa_url)
+    observer = None
+    if prometheus is not None:
+        from controller.check.observe import PrometheusObserver
+        from controller.observe.prometheus import PrometheusClient
+
+        observer = PrometheusObserver(PrometheusClient(prometheus), now)
     try:
         # The embedded engine evaluates without the GIL: one thread per core uses them all.
         run = check(
@@ -162,9 +245,15 @@ def check_command(
             schemas,
             parallelism=os.cpu_count() or 1,
             alert_rules_namespace=alert_rules_namespace,
+            observer=observer,
         )
     finally:
         policy_set.engine.close()
+    if observer is not None and observer.fleet is not None and observer.fleet.error:
+        err.print(
+            f"[yellow]warning:[/yellow] {observer.fleet.error}; the observed checks are "
+            "reported as skipped"
+        )
     if output_format == "text":
         render_text(run, Console(highlight=False, soft_wrap=True))
     else:
@@ -300,6 +389,19 @@ def run_command(
         float, typer.Option(help="Seconds a silent leader keeps the lease (takeover time).")
     ] = 15.0,
     alert_rules_namespace: AlertRulesNamespaceOpt = None,
+    prometheus_url: PrometheusUrlOpt = None,
+    prometheus_bearer_token_file: PrometheusTokenOpt = None,
+    prometheus_ca_file: PrometheusCaOpt = None,
+    prometheus_insecure_skip_verify: PrometheusInsecureOpt = False,
+    prometheus_window: PrometheusWindowOpt = "5m",
+    prometheus_interval: Annotated[
+        float,
+        typer.Option(
+            "--prometheus-interval",
+            envvar="GOLIVE_PROMETHEUS_INTERVAL",
+            help="Seconds between two reads of Prometheus.",
+        ),
+    ] = 60.0,
 ) -> None:
     """Run the operator: gate AgentDeployments and keep their status."""
     from controller.operator.main import OperatorOptions, run
@@ -333,6 +435,15 @@ def run_command(
         raise fail("--webhook-register needs --webhook-port")
     if not 2 <= lease_duration <= 300:
         raise fail(f"--lease-duration: expected 2..300 seconds, got {lease_duration}")
+    prometheus = prometheus_config(
+        prometheus_url,
+        prometheus_bearer_token_file,
+        prometheus_ca_file,
+        prometheus_insecure_skip_verify,
+        prometheus_window,
+    )
+    if not 1 <= prometheus_interval <= 3600:
+        raise fail(f"--prometheus-interval: expected 1..3600 seconds, got {prometheus_interval}")
     run(
         OperatorOptions(
             engine=engine,
@@ -356,6 +467,8 @@ def run_command(
             leader_election_namespace=leader_election_namespace,
             lease_duration=lease_duration,
             alert_rules_namespace=alert_rules_namespace_of(alert_rules_namespace),
+            prometheus=prometheus,
+            prometheus_interval=prometheus_interval,
         )
     )
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from controller.check.loader import Document, InputError, Manifests, load
 from controller.check.report import AgentReport, CheckRun, findings_from
 from controller.check.schema import SchemaSet
 from controller.domain.alert_rules import AlertRules, RuleFile, read_prometheus_rule
+from controller.domain.observed import ObservedFacts
 from controller.domain.policy_input import Operation, PolicyContext
 from controller.engine.verdict import PolicySet, decide_agent
 
@@ -33,6 +34,16 @@ def validate(manifests: Manifests, schemas: SchemaSet) -> list[Document]:
     return valid
 
 
+ObservedLookup = Callable[[Mapping[str, Any]], ObservedFacts | None]
+
+
+class Observer(Protocol):
+    """Where `golive check` gets what runs: given every agent of the run (so one poll can ask
+    for all of them at once), a lookup of one agent's observed facts."""
+
+    def observe(self, agents: Sequence[Mapping[str, Any]]) -> ObservedLookup: ...
+
+
 def check(
     paths: Iterable[str],
     contract_paths: Iterable[str],
@@ -41,9 +52,11 @@ def check(
     schemas: SchemaSet | None = None,
     parallelism: int = 1,
     alert_rules_namespace: str | None = None,
+    observer: Observer | None = None,
 ) -> CheckRun:
     """alert_rules_namespace: look alerts up in this namespace's PrometheusRules (the
-    operator's --alert-rules-namespace), not the agent's."""
+    operator's --alert-rules-namespace), not the agent's.
+    observer: what a Prometheus observes of the agents (--prometheus-url), read once per run."""
     manifests = load(paths)
     extra = load(contract_paths)  # --contracts: context only, never reported as agents
     schemas = schemas or SchemaSet()
@@ -66,15 +79,18 @@ def check(
 
     context = PolicyContext(Operation.CHECK, now)
     agents = [d for d in given if d.kind == "AgentDeployment"]
+    observed = observer.observe([with_namespace(d) for d in agents]) if observer else None
 
     def report(doc: Document) -> AgentReport:
+        agent = with_namespace(doc)
         verdict = decide_agent(
             policy_set,
-            with_namespace(doc),
+            agent,
             contracts=lambda namespace, name: contracts.get((namespace, name)),
             exceptions=exceptions[doc.namespace],
             context=context,
             alert_rules=alert_rules,
+            observed=observed(agent) if observed is not None else None,
         )
         d = verdict.decision
         return AgentReport(

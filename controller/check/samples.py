@@ -6,7 +6,8 @@ folder as data (merge errors in a plain `opa test policies/`) and ignores other 
 
 A sample whose verdict depends on the date (a review that falls due) names the moment it is
 decided at in a comment line `# golive-sample-at: 2026-12-02T00:00:00Z`, as `golive check --at`
-would; the others are decided now.
+would; the others are decided now. A sample of a rule that judges what Prometheus observes
+states the observation in a line `# golive-sample-observed: {...}` (controller/check/observe.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from controller.check.observe import SampleObserver
 from controller.check.report import CheckRun
 from controller.check.run import check
 from controller.check.schema import SchemaSet
@@ -24,6 +26,7 @@ from controller.engine.verdict import PolicySet
 
 SAMPLE_GLOB = "*.yaml.sample"
 SAMPLE_AT = re.compile(r"^# golive-sample-at: (\S+)[ \t]*$", re.MULTILINE)
+SAMPLE_OBSERVED = re.compile(r"^# golive-sample-observed: (.+?)[ \t]*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,12 @@ def check_samples(
                 except SpecError as error:
                     results.append(SampleResult(str(path), expected, False, str(error)))
                     continue
-                run = check([str(path)], [], policy_set, at, schemas)
+                try:
+                    observer = sample_observer(path, at)
+                except SpecError as error:
+                    results.append(SampleResult(str(path), expected, False, str(error)))
+                    continue
+                run = check([str(path)], [], policy_set, at, schemas, observer=observer)
                 results.append(judge(str(path), expected, policy, run))
     return results
 
@@ -61,6 +69,11 @@ def sample_time(path: Path) -> datetime | None:
     """The `# golive-sample-at:` moment of a sample, if it names one (a SpecError if malformed)."""
     found = SAMPLE_AT.search(path.read_text(encoding="utf-8"))
     return None if found is None else parse_timestamp(found.group(1), f"{path}: golive-sample-at")
+
+
+def sample_observer(path: Path, at: datetime) -> SampleObserver | None:
+    found = SAMPLE_OBSERVED.search(path.read_text(encoding="utf-8"))
+    return None if found is None else SampleObserver(found.group(1), at, str(path))
 
 
 def judge(path: str, expected: str, policy: str, run: CheckRun) -> SampleResult:

@@ -22,6 +22,7 @@ from controller.domain.contract import ContractResolution
 from controller.domain.cost import project_cost
 from controller.domain.exceptions import active_exceptions, exceptions_input, format_timestamp
 from controller.domain.model import AgentException
+from controller.domain.observed import ObservedFacts, observed_input
 
 
 class Operation(StrEnum):
@@ -73,6 +74,7 @@ def build_policy_input(
     exceptions: Iterable[AgentException],
     context: PolicyContext,
     alert_rules: AlertRulesResolution | None = None,
+    observed: ObservedFacts | None = None,
 ) -> dict[str, Any]:
     """Build the input document for `data.golive_entrypoint.violations`.
 
@@ -81,6 +83,8 @@ def build_policy_input(
     alert_rules: from `resolve_alert_rules`; None: nowhere to look alerts up (`unavailable`).
     exceptions: AgentExceptions of the namespace; only the ones active for this agent at
         `context.now` are handed to Rego (filtering here guarantees the design's promise).
+    observed: what a Prometheus observes of the agent; None (no Prometheus) or a failed read
+        leaves `observed` out, and the observed checks are reported skipped by the caller.
     """
     block = agent_input(agent)
     name = block["metadata"]["name"]
@@ -91,7 +95,7 @@ def build_policy_input(
         else []
     )
     spec = block["spec"] if isinstance(block["spec"], Mapping) else {}
-    return {
+    document = {
         "agent": block,
         "contract": contract.to_input(),
         "cost": project_cost(spec.get("budget"), spec.get("models")).to_input(),
@@ -103,3 +107,7 @@ def build_policy_input(
             "now": format_timestamp(context.now),
         },
     }
+    observed_block = observed_input(observed, spec) if observed is not None else None
+    if observed_block is not None:
+        document["observed"] = observed_block
+    return document

@@ -13,9 +13,10 @@ from typing import Any
 
 from controller.domain.decision import Decision, Result
 from controller.domain.exceptions import format_timestamp
+from controller.domain.observed import ObservedFacts, observed_condition, observed_status
 
 MAX_VIOLATIONS = 20  # bounded: status lives in etcd and is read by every `kubectl get`
-CONDITION_TYPES = ("PolicyCompliant", "Admitted", "Ready")
+CONDITION_TYPES = ("PolicyCompliant", "Admitted", "Ready", "Observed")
 
 
 def condition(
@@ -92,21 +93,24 @@ def build_status(
     previous: Mapping[str, Any] | None,
     now: datetime,
     review: Mapping[str, str] | None = None,
+    observed: ObservedFacts | None = None,
 ) -> dict[str, Any]:
     """The whole desired status for one reconcile.
 
     review: `status.review` (controller/domain/review.py `review_status`), shown when given.
+    observed: what Prometheus observes (`status.observed` and the `Observed` condition);
+        None without a Prometheus, and then neither is written.
     """
     previous = previous or {}
-    conditions = with_transition_times(
-        [
-            policy_compliant(decision, generation),
-            admitted(decision, generation, running_generation),
-            ready(availability, generation),
-        ],
-        previous.get("conditions") or [],
-        now,
-    )
+    wanted = [
+        policy_compliant(decision, generation),
+        admitted(decision, generation, running_generation),
+        ready(availability, generation),
+    ]
+    observed_cond = observed_condition(observed)
+    if observed_cond is not None:
+        wanted.append(condition("Observed", *observed_cond, generation))
+    conditions = with_transition_times(wanted, previous.get("conditions") or [], now)
     violations = [v.to_dict() for v in decision.violations]
     status: dict[str, Any] = {
         "observedGeneration": generation,
@@ -124,6 +128,20 @@ def build_status(
         status["cost"] = cost
     if review:
         status["review"] = dict(review)
+    if observed is not None:
+        observed_block = observed_status(observed)
+        if observed_block is None:
+            # Prometheus could not be read: the last observation stays, with its own time.
+            observed_block = previous.get("observed")
+        if observed_block is not None:
+            old = dict(previous.get("observed") or {})
+            stamp = old.pop("observedAt", None)
+            block = dict(observed_block)
+            block.pop("observedAt", None)
+            # observedAt moves only when what is observed moves: a steady agent writes nothing.
+            moved = not stamp or old != block
+            block["observedAt"] = format_timestamp(observed.fleet.at) if moved else stamp
+            status["observed"] = block
     # decidedAt moves only when the decision itself changes, so a no-op reconcile writes nothing.
     old_policy = previous.get("policy") or {}
     unchanged = same_decision(previous, status)

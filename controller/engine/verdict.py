@@ -24,6 +24,7 @@ from controller.domain.contract import resolve_contract
 from controller.domain.decision import Decision, Reason, Violation, decide, unknown, with_skipped
 from controller.domain.exceptions import active_exceptions
 from controller.domain.model import AgentException, SpecError, parse_agent_exception
+from controller.domain.observed import ObservedFacts, skipped_observed
 from controller.domain.policy_input import PolicyContext, build_policy_input
 from controller.domain.policy_metadata import PolicyInfo
 from controller.engine.bundle import PolicyBundle
@@ -124,6 +125,7 @@ def decide_agent(
     exceptions: Iterable[Mapping[str, Any]],
     context: PolicyContext,
     alert_rules: AlertRules = NO_RULE_SOURCE,
+    observed: ObservedFacts | None = None,
 ) -> Verdict:
     """Decide one AgentDeployment.
 
@@ -134,6 +136,9 @@ def decide_agent(
     alert_rules: where the alerts of spec.monitoring.alerts are looked up (PrometheusRules);
         deferred at admission, unavailable (a visible `skipped` finding) when there is nowhere
         to look.
+    observed: what a Prometheus observes of the running agent (controller/domain/observed.py);
+        None without a Prometheus. A failed read or a metric with no series makes the observed
+        checks `skipped` findings that say why: an outage neither admits nor blocks.
     """
     raw_metadata = agent.get("metadata")
     metadata: Mapping[str, Any] = raw_metadata if isinstance(raw_metadata, Mapping) else {}
@@ -145,7 +150,7 @@ def decide_agent(
     try:
         resolution = resolve_contract(wanted, found, lookup_skipped=contracts is None)
         alerts = resolve_alert_rules(agent.get("spec"), namespace, alert_rules)
-        policy_input = build_policy_input(agent, resolution, parsed, context, alerts)
+        policy_input = build_policy_input(agent, resolution, parsed, context, alerts, observed)
     except RecursionError:
         # Nested deeper than Python copies (spec.template and contract schemas are free-form):
         # no decision, never an admit, rather than an exception out of every caller.
@@ -157,11 +162,15 @@ def decide_agent(
     decision = evaluate_decision(
         policy_set.engine, policy_set.bundle.policies, policy_input, active
     )
+    skipped_checks = [
+        Violation(policy, field, message, "skipped")
+        for policy, field, message in skipped_observed(observed, policy_set.bundle.policies)
+    ]
     skipped = skipped_finding(alerts, agent.get("spec"))
     if skipped is not None and ALERTS_POLICY in policy_set.bundle.policies:
+        skipped_checks.insert(0, Violation(ALERTS_POLICY, ALERTS_FIELD, skipped, "skipped"))
+    if skipped_checks:
         # Said, not silently passed: the check could not run (Kyverno's `skip` result).
-        decision = with_skipped(
-            decision, [Violation(ALERTS_POLICY, ALERTS_FIELD, skipped, "skipped")]
-        )
+        decision = with_skipped(decision, skipped_checks)
     recheck_at = min((e.expires_at for e in active), default=None)  # the next expiry
     return Verdict(decision, recheck_at, policy_input)

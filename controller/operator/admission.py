@@ -27,6 +27,7 @@ from typing import Any
 from controller.domain.alert_rules import AlertRules
 from controller.domain.api import AGENTS, GROUP, VERSION
 from controller.domain.decision import Decision, Result, Violation
+from controller.domain.observed import ObservedFacts
 from controller.domain.policy_input import Operation, PolicyContext
 from controller.engine.verdict import PolicySet, decide_agent
 
@@ -102,6 +103,7 @@ def review(
     exceptions: Iterable[Mapping[str, Any]],
     namespace_labels: Mapping[str, str],
     now: datetime,
+    observed: ObservedFacts | None = None,
 ) -> AdmissionVerdict:
     """Decide one admission request (blocking: evaluates the policies; call it in a thread).
 
@@ -144,6 +146,7 @@ def review(
             context=PolicyContext(op, now, dict(namespace_labels)),
             # deferred too: PrometheusRules are other objects, GitOps may apply them later
             alert_rules=AlertRules.deferred(),
+            observed=observed,
         )
     except Exception as error:  # never an allow by accident
         log.exception("admission of %s failed", name)

@@ -20,10 +20,14 @@ import sys
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from controller.domain.alert_rules import RuleFile, declared_alerts, read_prometheus_rule
 from controller.domain.api import ADMITTED_GENERATION
+from controller.domain.model import parse_timestamp
+from controller.domain.observed import FleetObservation, ObservedFacts, observed_facts
+from controller.domain.workload import admitted_generation
 from controller.engine.verdict import contract_name
 
 Key = tuple[str, str]  # (namespace, name)
@@ -145,6 +149,8 @@ class ClusterState:
     # Whether the cluster serves PrometheusRules (their CRD exists); without, the alert check
     # is reported as skipped. True until discovery answers: never a skip by accident.
     alert_rules_served: bool = True
+    # The latest read of Prometheus (None: no --prometheus-url, or not read yet).
+    observation: FleetObservation | None = None
     # (namespace, contract name) -> the agents naming it: a contract event finds its agents
     # without a scan of every agent.
     _by_contract: dict[Key, set[Key]] = field(default_factory=lambda: defaultdict(set))
@@ -216,6 +222,24 @@ class ClusterState:
             if (namespace is None or key[0] == namespace) and declared_alerts(agent.get("spec"))
         )
 
+    def observed_facts(self, agent: Mapping[str, Any]) -> ObservedFacts | None:
+        """What Prometheus last observed of an agent, with what the cluster adds: when the
+        running generation finished rolling out (Ready's transition to True) and whether the
+        agent's generation is a new one (not what its Deployment runs). The webhook and the
+        reconcile gate both ask here, so they decide on the same observation."""
+        if self.observation is None:
+            return None
+        key = key_of(agent)
+        generation = int((agent.get("metadata") or {}).get("generation") or 1)
+        running = admitted_generation(self.deployments.get(key))
+        stored = self.agents.get(key, agent)
+        return observed_facts(
+            self.observation,
+            agent,
+            rolled_out_at=_ready_since(stored),
+            new_generation=running != generation,
+        )
+
     def contract(self, namespace: str, name: str) -> dict[str, Any] | None:
         return self.contracts.get((namespace, name))
 
@@ -229,3 +253,14 @@ class ClusterState:
 
     def namespace_exceptions(self, namespace: str) -> list[dict[str, Any]]:
         return list(self.exceptions.get(namespace, {}).values())
+
+
+def _ready_since(agent: Mapping[str, Any]) -> datetime | None:
+    """When the agent's Ready condition last turned True (its rollout completed), or None."""
+    for cond in (agent.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Ready" and cond.get("status") == "True":
+            try:
+                return parse_timestamp(str(cond.get("lastTransitionTime")), "lastTransitionTime")
+            except ValueError:
+                return None
+    return None

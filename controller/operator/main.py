@@ -22,6 +22,7 @@ from controller.k8s.alert_rules import prometheus_rules_served
 from controller.k8s.api import KubeIO, make_api_client
 from controller.k8s.lease import LeaseConfig, LeaseElector
 from controller.k8s.webhook import DEFAULT_TIMEOUT_SECONDS, register, webhook_configuration
+from controller.observe.prometheus import PrometheusClient, PrometheusConfig
 from controller.operator.cache import ClusterState
 from controller.operator.handlers import build_registry
 from controller.operator.policies import PolicyManager
@@ -61,6 +62,9 @@ class OperatorOptions:
     # Where the alerts of spec.monitoring.alerts are looked up (PrometheusRules); None: the
     # agent's own namespace.
     alert_rules_namespace: str | None = None
+    # What runs: a Prometheus read every prometheus_interval seconds (docs/observed.md).
+    prometheus: PrometheusConfig | None = None
+    prometheus_interval: float = 60.0
 
     @property
     def own_namespace(self) -> str:
@@ -138,7 +142,14 @@ async def operate(options: OperatorOptions, stop: asyncio.Event | None = None) -
     # skipped. Unanswered, the state stays "served" (missing alerts block, never admit) and is
     # asked again in the background.
     discovered = await discover_alert_rules(state, kube, attempts=3)
-    rt = Runtime(state, policies, reconciler, audit_interval=options.audit_interval)
+    rt = Runtime(
+        state,
+        policies,
+        reconciler,
+        audit_interval=options.audit_interval,
+        prometheus=PrometheusClient(options.prometheus) if options.prometheus else None,
+        prometheus_interval=options.prometheus_interval,
+    )
     reconciler.leading = rt.leading  # fences every write, not only each queued key
     if options.leader_election_namespace:
         rt.elector = LeaseElector(
@@ -170,6 +181,7 @@ async def operate(options: OperatorOptions, stop: asyncio.Event | None = None) -
         ),
         asyncio.create_task(rt.policy_loader(), name="policy-loader"),
         asyncio.create_task(rt.auditor(), name="auditor"),
+        asyncio.create_task(rt.observer(), name="prometheus-observer"),
         asyncio.create_task(rt.queue_gauge(), name="queue-gauge"),
         asyncio.create_task(rt.leader_loop(), name="leader-election"),
         *(asyncio.create_task(rt.worker(), name=f"worker-{i}") for i in range(options.workers)),

@@ -42,3 +42,22 @@ def record_decision(source: str, decision: Decision) -> None:
     DECISIONS.labels(source, decision.result.value).inc()
     for v in decision.violations:
         VIOLATIONS.labels(source, v.policy, v.enforcement).inc()
+
+
+PROMETHEUS_POLLS = Counter(
+    "golive_prometheus_polls_total",
+    "Reads of Prometheus (all agents at once), by result (ok or error).",
+    ["result"],
+)
+PROMETHEUS_POLL_SECONDS = Histogram(
+    "golive_prometheus_poll_seconds",
+    "Time to read every measure of every agent from Prometheus.",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+PROMETHEUS_QUERIES = Counter(
+    "golive_prometheus_queries_total", "HTTP API requests sent to Prometheus by the polls."
+)
+OBSERVED_REDECISIONS = Counter(
+    "golive_observed_redecisions_total",
+    "Agents queued because what Prometheus observes of them moved.",
+)

@@ -16,6 +16,7 @@ from kubernetes.client.exceptions import ApiException
 from controller.domain.alert_rules import NO_CRD_REASON, AlertRules
 from controller.domain.decision import Decision, Result
 from controller.domain.model import spec_of
+from controller.domain.observed import ObservedFacts
 from controller.domain.policy_input import Operation, PolicyContext
 from controller.domain.review import (
     earliest,
@@ -75,8 +76,13 @@ class Reconciler:
 
     # --- deciding ---------------------------------------------------------------------------
 
-    def decide(self, agent: dict[str, Any], now: datetime) -> tuple[Decision, datetime | None]:
-        """Blocking: evaluates the policies (call it in a thread)."""
+    def decide(
+        self, agent: dict[str, Any], now: datetime, observed: ObservedFacts | None = None
+    ) -> tuple[Decision, datetime | None]:
+        """Blocking: evaluates the policies (call it in a thread).
+
+        observed: `state.observed_facts(agent)`, taken once per reconcile by the caller so the
+        decision and the status speak of the same read of Prometheus."""
         started = time.perf_counter()
         current = self.policies.current
         namespace = agent["metadata"]["namespace"]
@@ -89,6 +95,7 @@ class Reconciler:
                 Operation.RECONCILE, now, self.state.namespace_labels.get(namespace, {})
             ),
             alert_rules=self.alert_rules(),
+            observed=observed,
         )
         metrics.EVALUATION_SECONDS.labels("reconcile", current.engine.name).observe(
             time.perf_counter() - started
@@ -136,7 +143,8 @@ class Reconciler:
         schedule = review_schedule(
             spec_of(agent), review_parameters(self.policies.current.bundle.policies)
         )
-        decision, recheck_at = await asyncio.to_thread(self.decide, agent, now)
+        observed = self.state.observed_facts(agent)
+        decision, recheck_at = await asyncio.to_thread(self.decide, agent, now, observed)
         metrics.record_decision("reconcile", decision)
         deployment = self.state.deployments.get(key)
         running = admitted_generation(deployment)
@@ -160,6 +168,7 @@ class Reconciler:
             previous=previous,
             now=now,
             review=review_status(schedule, now),
+            observed=observed,
         )
         if status_changed(previous, status):
             self._fence()
@@ -222,6 +231,7 @@ class Reconciler:
             if (applied or moved) and found:
                 text = "; ".join(f"{v.policy} {v.field}: {v.message}" for v in found)
                 events.append(("Warning" if enforcement == "warn" else "Normal", reason, text))
+        events += alert_events(previous, status)
         for event_type, reason, message in events:
             self._fence()
             await asyncio.to_thread(self.kube.emit_event, agent, event_type, reason, message)
@@ -241,6 +251,23 @@ class Reconciler:
     def enqueue_all(self) -> None:
         for key in list(self.state.agents):
             self.queue.add(key)
+
+
+def alert_events(previous: dict[str, Any], status: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """An event when a declared alert starts or stops firing (status.observed.firingAlerts)."""
+    if "observed" not in status:
+        return []
+    before = set((previous.get("observed") or {}).get("firingAlerts") or [])
+    after = set(status["observed"].get("firingAlerts") or [])
+    events = [
+        ("Warning", "AlertFiring", f"declared alert {name} is firing in Prometheus")
+        for name in sorted(after - before)
+    ]
+    events += [
+        ("Normal", "AlertResolved", f"declared alert {name} stopped firing in Prometheus")
+        for name in sorted(before - after)
+    ]
+    return events
 
 
 def _condition(status: dict[str, Any], type_: str) -> dict[str, Any]:

@@ -6,8 +6,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
+from controller.domain.observed import (
+    AgentObservation,
+    metric_names,
+    monthly_limit,
+    needs_decision,
+    observe_agent,
+)
 from controller.k8s.lease import LeaseElector
+from controller.observe.prometheus import PrometheusClient, poll
 from controller.operator import metrics
 from controller.operator.cache import ClusterState
 from controller.operator.policies import PolicyManager
@@ -27,6 +36,10 @@ class Runtime:
     # Workers start after the first load attempt, so startup does not decide everything twice.
     first_load: asyncio.Event = field(default_factory=asyncio.Event)
     elector: LeaseElector | None = None  # None: this replica is the only one and always leads
+    prometheus: PrometheusClient | None = None  # None: nothing is observed
+    prometheus_interval: float = 60.0
+    # Each agent's observation at the last poll, to re-decide only agents whose facts moved.
+    _last_seen: dict[tuple[str, str], AgentObservation | None] = field(default_factory=dict)
 
     def leading(self) -> bool:
         return self.elector is None or self.elector.leading
@@ -81,6 +94,43 @@ class Runtime:
         while True:
             await asyncio.sleep(self.audit_interval)
             self.reconciler.enqueue_all()
+
+    async def observer(self) -> None:
+        """Read Prometheus every interval (every replica: the webhook decides with it too) and
+        queue the agents whose observed facts moved; no spec change is needed."""
+        if self.prometheus is None:
+            return
+        await self.first_load.wait()
+        while True:
+            await self.observe_once()
+            await asyncio.sleep(self.prometheus_interval)
+
+    async def observe_once(self) -> None:
+        assert self.prometheus is not None
+        agents = dict(self.state.agents)
+        names = [metric_names(agent.get("spec")) for agent in agents.values()]
+        fleet, stats = await asyncio.to_thread(poll, self.prometheus, names, datetime.now(UTC))
+        metrics.PROMETHEUS_POLLS.labels("error" if fleet.error else "ok").inc()
+        metrics.PROMETHEUS_POLL_SECONDS.observe(stats.seconds)
+        metrics.PROMETHEUS_QUERIES.inc(stats.queries)
+        if fleet.error:
+            log.warning("Prometheus could not be read: %s", fleet.error)
+        previous, self.state.observation = self.state.observation, fleet
+        outage_moved = previous is None or (previous.error is None) != (fleet.error is None)
+        for key, agent in agents.items():
+            seen = None if fleet.error else observe_agent(fleet, key[0], key[1], agent.get("spec"))
+            before = self._last_seen.get(key)
+            if (
+                outage_moved
+                or key not in self._last_seen
+                or needs_decision(before, seen, monthly_limit(agent.get("spec")))
+            ):
+                metrics.OBSERVED_REDECISIONS.inc()
+                self.reconciler.queue.add(key)
+            if fleet.error is None:
+                self._last_seen[key] = seen
+        for key in set(self._last_seen) - set(agents):
+            del self._last_seen[key]
 
     async def queue_gauge(self) -> None:
         while True:

@@ -65,6 +65,8 @@ def review_with(rt: Runtime, agent: dict[str, Any], operation: str, dry_run: boo
         exceptions=rt.state.namespace_exceptions(namespace),
         namespace_labels=rt.state.namespace_labels.get(namespace, {}),
         now=datetime.now(UTC),
+        # The operator's latest read of Prometheus: no query on the admission path.
+        observed=rt.state.observed_facts(agent),
     )
     _record(verdict, current.engine.name, started)
     return verdict

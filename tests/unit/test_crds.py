@@ -541,7 +541,21 @@ def test_agent_status_shape() -> None:
         "policy",
         "cost",
         "review",  # the checklist review schedule (controller/domain/review.py)
+        "observed",  # what Prometheus observes (controller/domain/observed.py)
     }
+    observed = status["observed"]["properties"]
+    assert set(observed) == {
+        "scraped",
+        "requestsPerDay",
+        "errorRatio",
+        "costPerRequest",
+        "monthlyRunRate",
+        "costSource",
+        "firingAlerts",
+        "unloadedAlerts",
+        "observedAt",
+    }
+    assert observed["observedAt"]["format"] == "date-time"
     review = status["review"]["properties"]
     assert set(review) == {"lastReviewed", "cadence", "nextDue", "blockedFrom"}
     for moment in ("lastReviewed", "nextDue", "blockedFrom"):

@@ -402,6 +402,15 @@ def run_command(
             help="Seconds between two reads of Prometheus.",
         ),
     ] = 60.0,
+    prometheus_stale_after: Annotated[
+        float,
+        typer.Option(
+            "--prometheus-stale-after",
+            envvar="GOLIVE_PROMETHEUS_STALE_AFTER",
+            help="Seconds a failed read is answered with the last good one (then the observed "
+            "checks are skipped).",
+        ),
+    ] = 600.0,
 ) -> None:
     """Run the operator: gate AgentDeployments and keep their status."""
     from controller.operator.main import OperatorOptions, run
@@ -444,6 +453,10 @@ def run_command(
     )
     if not 1 <= prometheus_interval <= 3600:
         raise fail(f"--prometheus-interval: expected 1..3600 seconds, got {prometheus_interval}")
+    if not 0 <= prometheus_stale_after <= 86400:
+        raise fail(
+            f"--prometheus-stale-after: expected 0..86400 seconds, got {prometheus_stale_after}"
+        )
     run(
         OperatorOptions(
             engine=engine,
@@ -469,6 +482,7 @@ def run_command(
             alert_rules_namespace=alert_rules_namespace_of(alert_rules_namespace),
             prometheus=prometheus,
             prometheus_interval=prometheus_interval,
+            prometheus_stale_after=prometheus_stale_after,
         )
     )
 

@@ -242,8 +242,10 @@ def parse_rules(answer: object) -> dict[str, list[LoadedAlert]]:
 
 @dataclass(frozen=True)
 class FleetObservation:
-    """Everything one poll read. `error` set: Prometheus could not be read this time (every
-    observed check is then skipped, saying why; nothing is admitted or blocked by an outage)."""
+    """Everything one poll read. `error` set: Prometheus could not be read (every observed check
+    is then skipped, saying why). `stale` set: the latest read failed with that error and this
+    is the last good read, still decided on (the operator keeps it for --prometheus-stale-after,
+    so a short outage neither admits nor blocks anything)."""
 
     at: datetime
     source: str  # the Prometheus URL, for messages
@@ -253,6 +255,11 @@ class FleetObservation:
     # (measure, metric name) -> per agent rate per second
     rates: Mapping[tuple[str, str], Mapping[AgentKey, float]] = field(default_factory=dict)
     alerts: Mapping[str, list[LoadedAlert]] = field(default_factory=dict)
+    stale: str | None = None
+
+    @property
+    def healthy(self) -> bool:
+        return self.error is None and self.stale is None
 
     @classmethod
     def failed(cls, at: datetime, source: str, window: str, error: str) -> FleetObservation:
@@ -347,6 +354,7 @@ class ObservedFacts:
     agent: AgentObservation | None
     rolled_out_at: datetime | None
     new_generation: bool
+    generation: int | None = None  # metadata.generation of the agent decided (None in files)
 
     @property
     def unavailable(self) -> str | None:
@@ -368,7 +376,9 @@ def observed_facts(
     namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
     spec = agent.get("spec")
     observation = None if fleet.error else observe_agent(fleet, namespace, name, spec)
-    return ObservedFacts(fleet, observation, rolled_out_at, new_generation)
+    generation = meta.get("generation")
+    generation = generation if isinstance(generation, int) else None
+    return ObservedFacts(fleet, observation, rolled_out_at, new_generation, generation)
 
 
 def _money(amount: Decimal | None) -> str | None:
@@ -401,6 +411,7 @@ def observed_input(facts: ObservedFacts, spec: object) -> dict[str, Any] | None:
     }
     return {
         "source": "prometheus",
+        "generation": facts.generation,
         "at": format_timestamp(facts.fleet.at),
         "window": facts.fleet.window,
         "scraped": a.scraped,
@@ -481,6 +492,13 @@ def observed_condition(facts: ObservedFacts | None) -> tuple[str, str, str] | No
             f"Prometheus at {facts.fleet.source} could not be read: {facts.fleet.error}",
         )
     a = facts.agent
+    if facts.fleet.stale is not None:
+        return (
+            "Unknown",
+            "PrometheusUnavailable",
+            f"Prometheus at {facts.fleet.source} could not be read: {facts.fleet.stale}; "
+            f"deciding on its last read, at {format_timestamp(facts.fleet.at)}",
+        )
     if not a.scraped:
         return (
             "False",

@@ -65,6 +65,7 @@ class OperatorOptions:
     # What runs: a Prometheus read every prometheus_interval seconds (docs/observed.md).
     prometheus: PrometheusConfig | None = None
     prometheus_interval: float = 60.0
+    prometheus_stale_after: float = 600.0
 
     @property
     def own_namespace(self) -> str:
@@ -149,6 +150,7 @@ async def operate(options: OperatorOptions, stop: asyncio.Event | None = None) -
         audit_interval=options.audit_interval,
         prometheus=PrometheusClient(options.prometheus) if options.prometheus else None,
         prometheus_interval=options.prometheus_interval,
+        prometheus_stale_after=options.prometheus_stale_after,
     )
     reconciler.leading = rt.leading  # fences every write, not only each queued key
     if options.leader_election_namespace:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from controller.domain.observed import (
     AgentObservation,
+    FleetObservation,
     metric_names,
     monthly_limit,
     needs_decision,
@@ -38,6 +39,9 @@ class Runtime:
     elector: LeaseElector | None = None  # None: this replica is the only one and always leads
     prometheus: PrometheusClient | None = None  # None: nothing is observed
     prometheus_interval: float = 60.0
+    # How long a failed read may be answered with the last good one (then: skipped).
+    prometheus_stale_after: float = 600.0
+    _last_good: FleetObservation | None = None
     # Each agent's observation at the last poll, to re-decide only agents whose facts moved.
     _last_seen: dict[tuple[str, str], AgentObservation | None] = field(default_factory=dict)
 
@@ -115,8 +119,18 @@ class Runtime:
         metrics.PROMETHEUS_QUERIES.inc(stats.queries)
         if fleet.error:
             log.warning("Prometheus could not be read: %s", fleet.error)
+            last = self._last_good
+            age = (fleet.at - last.at).total_seconds() if last is not None else None
+            if last is not None and age is not None and age < self.prometheus_stale_after:
+                # A short outage changes no verdict: decide on the last good read, and say so.
+                fleet = replace(last, stale=fleet.error)
+        else:
+            self._last_good = fleet
         previous, self.state.observation = self.state.observation, fleet
-        outage_moved = previous is None or (previous.error is None) != (fleet.error is None)
+        outage_moved = previous is None or (
+            (previous.error is None, previous.stale is None)
+            != (fleet.error is None, fleet.stale is None)
+        )
         for key, agent in agents.items():
             seen = None if fleet.error else observe_agent(fleet, key[0], key[1], agent.get("spec"))
             before = self._last_seen.get(key)

@@ -7,7 +7,7 @@ import data.golive.economics.observed_budget
 agent := {"metadata": {"name": "invoice-triage", "generation": 3}, "spec": {}}
 
 observed(new, within) := {
-	"newGeneration": new, "costSource": "counter", "requestsPerDay": 40000,
+	"generation": 3, "newGeneration": new, "costSource": "counter", "requestsPerDay": 40000,
 	"budget": {
 		"currency": "USD", "monthlyLimit": "4000", "monthlyRunRate": "5200.00",
 		"monthlyRunRate10x": "52000.00", "withinLimit": within, "within10x": false,

@@ -34,5 +34,7 @@ number_parameter(chain, key, fallback) := value if {
 	value > 0
 } else := fallback
 
-# generation names the generation a message speaks of.
-generation := sprintf("generation %v", [object.get(input, ["agent", "metadata", "generation"], 1)])
+# generation names the generation a message speaks of (golive check sees files: no generation).
+generation := sprintf("generation %d", [observed.generation]) if is_number(observed.generation)
+
+else := "this generation"

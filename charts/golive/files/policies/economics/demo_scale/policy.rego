@@ -32,10 +32,11 @@ deny contains violation if {
 	seen > requests_factor * expected
 	violation := {
 		"field": "spec.budget.expectedDailyRequests",
-		"msg": sprintf(
-			"observed %v requests/day, more than %v times the declared %v: the cost model was built on demo-scale numbers; declare the real volume and check the budget at 10x and 100x of it",
-			[seen, requests_factor, expected],
-		),
+		"msg": concat("", [
+			sprintf("observed %v requests/day, more than %v times the declared %v: ", [seen, requests_factor, expected]),
+			"the cost model was built on demo-scale numbers; declare the real volume and check the budget ",
+			"at 10x and 100x of it",
+		]),
 	}
 }
 
@@ -50,9 +51,9 @@ deny contains violation if {
 	to_number(seen) > cost_factor * to_number(declared)
 	violation := {
 		"field": "spec.budget.costPerRequest",
-		"msg": sprintf(
-			"observed cost per request %v, more than %v times the declared %v (models included): the cost model was built on demo-scale numbers",
-			[seen, cost_factor, declared],
-		),
+		"msg": concat("", [
+			sprintf("observed cost per request %v, more than %v times the declared %v ", [seen, cost_factor, declared]),
+			"(models included): the cost model was built on demo-scale numbers",
+		]),
 	}
 }

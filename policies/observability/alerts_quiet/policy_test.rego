@@ -6,7 +6,10 @@ import data.golive.observability.alerts_quiet
 
 agent := {"metadata": {"name": "invoice-triage"}, "spec": {"monitoring": {"alerts": ["ErrorRate"]}}}
 
-observed(new, state) := {"generation": 2, "newGeneration": new, "alerts": {"ErrorRate": {"loaded": true, "state": state}}}
+observed(new, state) := {
+	"generation": 2, "newGeneration": new,
+	"alerts": {"ErrorRate": {"loaded": true, "state": state}},
+}
 
 test_a_new_generation_while_firing_denied if {
 	violations := alerts_quiet.deny with input.agent as agent with input.observed as observed(true, "firing")

@@ -42,7 +42,10 @@ from tests.harness.controlplane import (  # noqa: E402
     pid_alive,
     wait_until,
 )
-from tests.harness.prometheus import install_prometheus_rule_crd  # noqa: E402
+from tests.harness.prometheus import (  # noqa: E402
+    PrometheusServer,
+    install_prometheus_rule_crd,
+)
 
 STATE_DIR = Path(os.environ.get("GOLIVE_DEMO_DIR") or REPO / ".golive" / "demo").absolute()
 STATE_FILE = STATE_DIR / "state.json"
@@ -51,6 +54,10 @@ STATE_FILE = STATE_DIR / "state.json"
 DEMO_OUTPUT = STATE_DIR / "demo-output.txt"
 GOLIVE = REPO / ".venv" / "bin" / "golive"
 WEBHOOK_CONFIG = "golive"
+# What the example agents' pods serve (KWOK pods run no container; the feeder process stands in
+# for them): requests per second [, errors, cost]. invoice-triage: 2,160 requests a day, near
+# the 2,000 it declares; claims-summarizer: 864 a day.
+DEMO_TRAFFIC = ["agents/invoice-triage=0.025", "agents/claims-summarizer=0.01"]
 # The example the webhook demo refuses: blocked on purpose (team owner, no fallback, review due).
 BLOCKED_EXAMPLE = "examples/support-bot-blocked.yaml"
 
@@ -90,8 +97,37 @@ def down() -> None:
     say("demo stopped")
 
 
+def start_prometheus(plane: Cluster) -> tuple[PrometheusServer, ManagedProcess]:
+    """A real Prometheus, and the feeder process that stands in for the agents' /metrics and
+    for Kubernetes service discovery (tests/harness/prometheus.py)."""
+    server = PrometheusServer(STATE_DIR / "prometheus", tie_to_parent=False).start()
+    feeder = ManagedProcess(
+        "feeder",
+        [
+            sys.executable,
+            "-m",
+            "tests.harness.prometheus",
+            "feed",
+            "--kubectl",
+            str(plane.bin_dir / "kubectl"),
+            "--kubeconfig",
+            str(plane.kubeconfig),
+            "--prometheus-dir",
+            str(server.workdir),
+            "--prometheus-url",
+            server.url,
+            *(f"--traffic={t}" for t in DEMO_TRAFFIC),
+        ],
+        STATE_DIR / "feeder.log",
+        tie_to_parent=False,
+        env={"PYTHONPATH": str(REPO)},
+    )
+    feeder.start()
+    return server, feeder
+
+
 def start_operator(
-    kubeconfig: Path, webhook_port: int = 0
+    kubeconfig: Path, webhook_port: int = 0, prometheus_url: str | None = None
 ) -> tuple[ManagedProcess, dict[str, int]]:
     """The real operator on the embedded engine, in the background like the servers; with a
     webhook port it also serves the admission webhook on loopback and registers it itself."""
@@ -110,6 +146,10 @@ def start_operator(
         "--log-format",
         "plain",
     ]
+    if prometheus_url:
+        # Read every 2 s over a 1-minute window: the demo's numbers settle within a minute.
+        argv += ["--prometheus-url", prometheus_url, "--prometheus-interval", "2"]
+        argv += ["--prometheus-window", "1m"]
     if webhook_port:
         argv += [
             "--webhook-port",
@@ -159,8 +199,14 @@ def up() -> int:
     plane.apply_crds()
     say("installing the Prometheus Operator's PrometheusRule CRD (its Go module, pinned)")
     install_prometheus_rule_crd(plane)
+    say("starting Prometheus (v3, from its Go module) scraping the agents' pods")
+    prometheus, feeder = start_prometheus(plane)
+    assert prometheus.process is not None
+    pids += [prometheus.process.pid, feeder.pid]
+    state["prometheus_url"] = prometheus.url
+    write_state(state)
     say("starting the operator on the embedded engine")
-    operator, ports = start_operator(plane.kubeconfig)
+    operator, ports = start_operator(plane.kubeconfig, prometheus_url=prometheus.url)
     pids.append(operator.pid)
     # `webhook` finds the operator it replaces here, never by searching the process table.
     state["operator"] = {"pid": operator.pid, **ports}
@@ -179,6 +225,7 @@ def up() -> int:
         print(result.stdout + result.stderr, end="")
     wait_for_decisions(plane)
     wait_for_rollouts(plane)
+    wait_for_observations(plane)
     say("why: the Admitted condition of each agent")
     print(
         plane.kubectl(
@@ -188,6 +235,17 @@ def up() -> int:
             "-o",
             'jsonpath={range .items[*]}{.metadata.name}{": "}'
             '{.status.conditions[?(@.type=="Admitted")].message}{"\\n"}{end}',
+        ).stdout
+    )
+    say("what Prometheus observes: the Observed condition of each agent")
+    print(
+        plane.kubectl(
+            "get",
+            "agd",
+            "-A",
+            "-o",
+            'jsonpath={range .items[*]}{.metadata.name}{": "}'
+            '{.status.conditions[?(@.type=="Observed")].message}{"\\n"}{end}',
         ).stdout
     )
     say("what the demo shows (README.md's demo block; `make docs` refreshes it from this)")
@@ -250,6 +308,32 @@ def wait_for_decisions(plane: ControlPlane, settle: float = 3.0) -> None:
             return
         time.sleep(0.5)
     print("warning: the agents' decisions did not settle within 60 s", file=sys.stderr)
+
+
+def wait_for_observations(plane: ControlPlane, timeout: float = 90.0) -> None:
+    """Until Prometheus has scraped every agent whose Deployment runs, with its traffic read."""
+
+    def pending() -> list[str]:
+        items = json.loads(plane.kubectl("get", "agd", "-A", "-o", "json").stdout)["items"]
+        waiting = []
+        for agent in items:
+            status = agent.get("status") or {}
+            observed = next(
+                (c for c in status.get("conditions") or [] if c["type"] == "Observed"), {}
+            )
+            runs = status.get("admittedGeneration") is not None
+            if runs and (
+                observed.get("status") != "True"
+                or "requestsPerDay" not in (status.get("observed") or {})
+            ):
+                waiting.append(agent["metadata"]["name"])
+        return waiting
+
+    deadline = time.monotonic() + timeout
+    while (waiting := pending()) and time.monotonic() < deadline:
+        time.sleep(1)
+    if waiting:
+        print(f"warning: not observed after {timeout:.0f}s: {', '.join(waiting)}", file=sys.stderr)
 
 
 def wait_for_rollouts(plane: ControlPlane, timeout: float = 60.0) -> None:
@@ -375,7 +459,11 @@ def webhook() -> int:
     say("replacing the demo's operator with one that also serves the admission webhook")
     stop_operator(int(old["pid"]))
     port = free_port()
-    operator, ports = start_operator(Path(str(state["kubeconfig"])), webhook_port=port)
+    operator, ports = start_operator(
+        Path(str(state["kubeconfig"])),
+        webhook_port=port,
+        prometheus_url=state.get("prometheus_url"),
+    )
     pids = [p for p in state["pids"] if p != old["pid"]]
     state["pids"] = [*pids, operator.pid]
     state["operator"] = {"pid": operator.pid, **ports}

@@ -8,12 +8,16 @@ version is pinned in scripts/versions.env (PROMETHEUS_OPERATOR_VERSION).
 
 from __future__ import annotations
 
+import argparse
 import functools
 import json
+import subprocess
+import sys
 import threading
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -33,6 +37,7 @@ from tests.harness.controlplane import (
     wait_until,
 )
 
+Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 MODULE = "github.com/prometheus-operator/prometheus-operator"
 CRD_FILE = "example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml"
 CRD_NAME = "prometheusrules.monitoring.coreos.com"
@@ -186,6 +191,7 @@ class PrometheusServer:
 
     workdir: Path
     extra_scrape_configs: str = ""
+    tie_to_parent: bool = True  # False: outlives the process that started it (make demo)
     port: int = 0
     process: ManagedProcess | None = None
 
@@ -225,6 +231,7 @@ class PrometheusServer:
                 "--log.level=warn",
             ],
             self.workdir / "prometheus.log",
+            self.tie_to_parent,
         )
         self.process.start()
         wait_until(
@@ -277,10 +284,6 @@ class PrometheusServer:
         if changed or len(wanted) != len(list(self.rules_dir.glob("*.yaml"))):
             self.reload()
 
-    def sync_rules_from(self, plane: ControlPlane) -> None:
-        proc = plane.kubectl("get", "prometheusrules", "-A", "-o", "json")
-        self.write_rules(json.loads(proc.stdout)["items"])
-
 
 class PodDiscovery:
     """Kubernetes service discovery as Prometheus' `role: pod` with the relabelling of
@@ -290,12 +293,13 @@ class PodDiscovery:
 
     def __init__(
         self,
-        plane: ControlPlane,
+        plane: ControlPlane | Kubectl,
         prometheus: PrometheusServer,
         exporter: AgentExporter,
         rules: bool = True,
     ) -> None:
-        self.plane, self.prometheus, self.exporter, self.rules = plane, prometheus, exporter, rules
+        self.kubectl: Kubectl = plane.kubectl if isinstance(plane, ControlPlane) else plane
+        self.prometheus, self.exporter, self.rules = prometheus, exporter, rules
         self.paused: set[tuple[str, str]] = set()  # agents whose scraping is stopped
         self.stopping = threading.Event()
         self.errors: list[str] = []
@@ -307,7 +311,7 @@ class PodDiscovery:
         return self
 
     def sync(self) -> None:
-        proc = self.plane.kubectl(
+        proc = self.kubectl(
             "get", "pods", "-A", "-l", "golive.dev/agent", "-o", "json", check=False
         )
         if proc.returncode != 0:
@@ -338,7 +342,9 @@ class PodDiscovery:
         ]
         self.prometheus.set_targets(targets)
         if self.rules:
-            self.prometheus.sync_rules_from(self.plane)
+            rules = self.kubectl("get", "prometheusrules", "-A", "-o", "json", check=False)
+            if rules.returncode == 0:
+                self.prometheus.write_rules(json.loads(rules.stdout)["items"])
 
     def _run(self) -> None:
         while not self.stopping.wait(1.0):
@@ -350,3 +356,46 @@ class PodDiscovery:
     def stop(self) -> None:
         self.stopping.set()
         self.thread.join(timeout=10)
+
+
+def feed(argv: list[str]) -> int:
+    """`python -m tests.harness.prometheus feed ...`: the exporter and pod discovery as a process
+    of their own, for `make demo` (whose servers outlive the command that starts them).
+
+    --traffic NAMESPACE/AGENT=REQUESTS[,ERRORS[,COST]] (per second), repeatable."""
+    parser = argparse.ArgumentParser(prog="feed")
+    parser.add_argument("--kubectl", required=True)
+    parser.add_argument("--kubeconfig", required=True)
+    parser.add_argument("--prometheus-dir", required=True, type=Path)
+    parser.add_argument("--prometheus-url", required=True)
+    parser.add_argument("--traffic", action="append", default=[])
+    args = parser.parse_args(argv)
+
+    def kubectl(*words: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        command = [args.kubectl, "--kubeconfig", args.kubeconfig, *words]
+        return subprocess.run(command, capture_output=True, text=True, check=check)
+
+    exporter = AgentExporter()
+    for spec in args.traffic:
+        key, _, numbers = spec.partition("=")
+        namespace, _, agent = key.partition("/")
+        values = [float(v) for v in numbers.split(",")]
+        exporter.set(
+            namespace,
+            agent,
+            requests=values[0],
+            errors=values[1] if len(values) > 1 else 0.0,
+            cost=values[2] if len(values) > 2 else None,
+        )
+    server = PrometheusServer(args.prometheus_dir)
+    server.port = int(args.prometheus_url.rsplit(":", 1)[1])
+    discovery = PodDiscovery(kubectl, server, exporter)
+    discovery.sync()
+    discovery._run()  # until the process is stopped
+    return 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["feed"]:
+        sys.exit(feed(sys.argv[2:]))
+    sys.exit("usage: python -m tests.harness.prometheus feed --kubectl K --kubeconfig C ...")

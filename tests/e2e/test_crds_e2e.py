@@ -335,6 +335,9 @@ def test_kubectl_get_prints_the_columns(crds: ControlPlane, namespace: str) -> N
     create(crds, namespace, design_contract())
     create(crds, namespace, design_exception())
     status = design_status()
+    status["conditions"].append(
+        {"type": "Observed", "status": "True", "reason": "Scraped", "message": "2 target(s) up"}
+    )
     for cond in status["conditions"]:
         cond["lastTransitionTime"] = NOW
     status["policy"]["digest"] = DIGEST
@@ -358,16 +361,18 @@ def test_kubectl_get_prints_the_columns(crds: ControlPlane, namespace: str) -> N
         "REASON",
         "READY",
         "CONTRACT",
+        "OBSERVED",
         "NEXT REVIEW",
         "AGE",
     ]
-    assert row[:7] == [
+    assert row[:8] == [
         "invoice-triage",
         "Dana Ruiz",
         "False",
         "Blocked",
         "True",
         "invoice-triage-v3",
+        "True",  # the Observed condition: Prometheus scrapes it
         "2026-12-07T00:00:00Z",  # status.review.nextDue
     ]
     header, row = cells(table("agc"))

@@ -13,8 +13,10 @@ the Prometheus Operator writes them.
 from __future__ import annotations
 
 import json
+import ssl
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,8 +25,8 @@ import pytest
 
 from tests.e2e.agents import agent, apply, condition, contract, get, wait_admitted, wait_for
 from tests.harness.cluster import Cluster
-from tests.harness.controlplane import running_with_crds
-from tests.harness.operator import OperatorProcess
+from tests.harness.controlplane import free_port, running_with_crds
+from tests.harness.operator import OperatorProcess, admission_review
 from tests.harness.prometheus import (
     AgentExporter,
     PodDiscovery,
@@ -92,6 +94,7 @@ def operator(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[OperatorProcess]:
     server = prometheus[0]
+    webhook_port = free_port()
     op = OperatorProcess(
         plane,
         tmp_path_factory.mktemp("operator"),
@@ -104,8 +107,15 @@ def operator(
             "10s",
             "--prometheus-stale-after",
             "8",
+            # Served, not registered: reviews are posted straight to it (the gate's flow needs
+            # stored generations the webhook would refuse).
+            "--webhook-port",
+            str(webhook_port),
+            "--webhook-host",
+            "127.0.0.1",
         ],
     )
+    op.webhook_port = webhook_port
     op.start()
     yield op
     op.stop()
@@ -210,6 +220,21 @@ def test_the_feedback_loop(
     )
     assert any("InvoiceTriageErrorRate is firing" in m for m in events(plane, ns, "AlertFiring"))
 
+    # The webhook decides with the operator's latest read (no query of its own): a new
+    # generation is refused at the door with the same finding the gate gives below.
+    stored = get(plane, "agd", ns, NAME)
+    assert stored is not None
+    update = with_image(stored, "3.4.2")
+    update["metadata"]["generation"] = 2
+    code, answer = post_review(operator, admission_review(update, "UPDATE"))
+    response: Any = answer["response"]
+    assert code == 200 and response["allowed"] is False, answer
+    assert (
+        "[golive.observability.alerts_quiet] spec.monitoring.alerts[0]: alert "
+        '"InvoiceTriageErrorRate" is firing: generation 2 is not rolled out'
+        in response["status"]["message"]
+    )
+
     # A new generation is held back while it fires; generation 1 keeps running, same pods.
     apply(plane, contract(ns), alert_rules(ns), with_image(agent(ns), "3.4.2"))
     obj = wait_admitted(plane, ns, NAME, "False", generation=2)
@@ -273,6 +298,22 @@ def test_the_feedback_loop(
     wait_admitted(plane, ns, NAME, "True", generation=3, timeout=60)
     wait_for(lambda: deployment_generation(plane, ns) == "3", 30, "generation 3 deployed")
     assert "golive_prometheus_polls_total" in operator.metrics()
+
+
+def post_review(op: OperatorProcess, review: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """POST an AdmissionReview to the operator's webhook (its self-signed certificate is not
+    registered anywhere here, so it is not verified: loopback only)."""
+    request = urllib.request.Request(
+        f"https://127.0.0.1:{op.webhook_port}/validate",
+        data=json.dumps(review).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with urllib.request.urlopen(request, timeout=10, context=context) as answer:
+        return int(answer.status), dict(json.loads(answer.read()))
 
 
 def observed_of(obj: dict[str, Any] | None) -> dict[str, Any]:

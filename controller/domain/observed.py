@@ -23,6 +23,7 @@ budget in exact decimal arithmetic, as in controller/domain/cost.py.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -195,20 +196,29 @@ class LoadedAlert:
     name: str
     instances: tuple[tuple[Mapping[str, str], str], ...]  # (labels, pending|firing)
 
+    @functools.cached_property
+    def _by_agent(self) -> tuple[bool, dict[tuple[str | None, str], str]]:
+        """(whether instances carry the agent label, the worst state per (namespace, agent)),
+        built once per read: a fleet of thousands asks every rule once per agent."""
+        labelled = any(AGENT_LABEL in labels for labels, _ in self.instances)
+        states: dict[tuple[str | None, str], str] = {}
+        for labels, state in self.instances:
+            if AGENT_LABEL not in labels:
+                continue
+            key = (labels.get(NAMESPACE_LABEL), labels[AGENT_LABEL])
+            if states.get(key) != "firing":
+                states[key] = state
+        return labelled, states
+
     def state_for(self, namespace: str, agent: str) -> str:
         """The rule's state for one agent: its instances labelled with that agent when any
         instance carries the agent label, else all of them (an alert written for one agent)."""
-        labelled = [i for i in self.instances if AGENT_LABEL in i[0]]
-        mine = (
-            [
-                s
-                for labels, s in labelled
-                if labels.get(AGENT_LABEL) == agent
-                and labels.get(NAMESPACE_LABEL, namespace) == namespace
-            ]
-            if labelled
-            else [s for _, s in self.instances]
-        )
+        labelled, states = self._by_agent
+        mine: set[str | None]
+        if not labelled:
+            mine = {s for _, s in self.instances}
+        else:
+            mine = {states.get((namespace, agent)), states.get((None, agent))}
         if "firing" in mine:
             return "firing"
         return "pending" if "pending" in mine else "inactive"

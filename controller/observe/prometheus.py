@@ -77,6 +77,9 @@ class PrometheusClient:
             elif config.ca_file is not None:
                 kwargs["ca_certs"] = str(config.ca_file)
         self.http = urllib3.PoolManager(**kwargs)
+        # One pool for the client's life: a poll's queries run side by side without starting
+        # threads on every poll.
+        self.pool = ThreadPoolExecutor(4, thread_name_prefix="prometheus")
 
     def _headers(self) -> dict[str, str]:
         headers = {"Accept": "application/json"}
@@ -124,6 +127,7 @@ class PrometheusClient:
         return self.get("/api/v1/rules", {"type": "alert"})
 
     def close(self) -> None:
+        self.pool.shutdown(wait=False)
         self.http.clear()
 
 
@@ -144,10 +148,9 @@ def poll(
     started = time.perf_counter()
     source = client.base
     try:
-        with ThreadPoolExecutor(min(4, len(queries) + 1)) as pool:
-            rules_future = pool.submit(client.alerting_rules)
-            answers = list(pool.map(lambda q: client.query(q.promql, at), queries))
-            rules = parse_rules(rules_future.result())
+        rules_future = client.pool.submit(client.alerting_rules)
+        answers = list(client.pool.map(lambda q: client.query(q.promql, at), queries))
+        rules = parse_rules(rules_future.result())
         up: dict[tuple[str, str], float] = {}
         rates: dict[tuple[str, str], dict[tuple[str, str], float]] = {}
         for query, answer in zip(queries, answers, strict=True):

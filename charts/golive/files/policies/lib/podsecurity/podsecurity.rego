@@ -34,7 +34,7 @@ overridden_at_restricted := {"capabilities_baseline", "seccompProfile_baseline",
 checks_at := {
 	"privileged": set(),
 	"baseline": baseline_checks,
-	"restricted": (baseline_checks - overridden_at_restricted) | restricted_checks,
+	"restricted": ((baseline_checks - overridden_at_restricted) | restricted_checks),
 }
 
 # Levels from least to most strict.

@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from controller.check.run import check
 from controller.domain.policy_input import Operation, PolicyContext
 from controller.engine.factory import policy_set_from_library
 from controller.engine.verdict import PolicySet, decide_agent
@@ -220,3 +221,32 @@ def test_without_labels_the_standard_warns_at_restricted_and_admits() -> None:
     assert findings and all(f.policy == "golive.podsecurity.advisory" for f in findings)
     assert any("check hostPorts;" in f.message for f in findings)
     assert all("golive's default" in f.message for f in findings)
+
+
+def test_golive_check_takes_the_level_from_a_namespace_manifest(tmp_path: Path) -> None:
+    """`golive check` with the agent's Namespace: its enforce label makes the finding a deny."""
+    agent = compliant_agent()
+    agent["spec"]["template"]["spec"]["containers"][0]["ports"][0]["hostPort"] = 8000
+    namespace = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": agent["metadata"]["namespace"], "labels": level_labels("baseline")},
+    }
+    docs = yaml.safe_load_all((REPO / "examples" / "invoice-triage.yaml").read_text())
+    contract = next(d for d in docs if d and d.get("kind") == "AgentContract")
+    alone = tmp_path / "agent.yaml"
+    alone.write_text(yaml.safe_dump_all([agent, contract]))
+    with_namespace = tmp_path / "namespace.yaml"
+    with_namespace.write_text(yaml.safe_dump(namespace))
+
+    def findings(*paths: Path) -> tuple[str, list[tuple[str, str]]]:
+        run = check([str(p) for p in paths], [], policy_set(), NOW)
+        assert not run.errors, run.errors
+        (report,) = run.agents
+        pod_security = [
+            (f.policy, f.enforcement) for f in report.findings if "check hostPorts;" in f.message
+        ]
+        return report.result, pod_security
+
+    assert findings(alone) == ("admitted", [("golive.podsecurity.advisory", "warn")])
+    assert findings(alone, with_namespace) == ("blocked", [(ENFORCED, "deny")])

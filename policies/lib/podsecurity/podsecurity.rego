@@ -722,7 +722,10 @@ slots contains {"field": concat(".", [pods.prefix, key]), "value": value, "kind"
 }
 
 slots contains {"field": concat(".", [pods.prefix, key]), "value": value, "kind": kind} if {
-	some key, kind in {"securityContext": "object", "volumes": "array"}
+	some key, kind in {
+		"securityContext": "object", "volumes": "array",
+		"containers": "array", "initContainers": "array", "ephemeralContainers": "array",
+	}
 	value := object.get(spec, key, null)
 	value != null
 }
@@ -741,6 +744,20 @@ slots contains {"field": sc_field(entry, key), "value": value, "kind": kind} if 
 	some entry in containers
 	some key, kind in object.union(container_sc_kinds, {"": "object"})
 	value := object.get(entry.container, array.concat(["securityContext"], path_of(key)), null)
+	value != null
+}
+
+# A container that is not an object would be read as one that sets nothing.
+slots contains {"field": sprintf("%s.%s[%d]", [pods.prefix, kind, i]), "value": item, "kind": "object"} if {
+	some kind in pods.all_kinds
+	list := object.get(spec, kind, [])
+	is_array(list)
+	some i, item in list
+}
+
+slots contains {"field": concat(".", [entry.path, "ports"]), "value": value, "kind": "array"} if {
+	some entry in containers
+	value := object.get(entry.container, "ports", null)
 	value != null
 }
 

@@ -53,3 +53,12 @@ test_wrong_types_denied if {
 		"spec.template.spec.containers[1].ports[0].hostPort",
 	}
 }
+
+test_container_lists_and_containers_of_the_wrong_type_denied if {
+	pod := {"containers": [{"name": "agent", "ports": "80"}], "initContainers": "migrate", "ephemeralContainers": [7]}
+	fields(pod) == {
+		"spec.template.spec.containers[0].ports",
+		"spec.template.spec.initContainers",
+		"spec.template.spec.ephemeralContainers[0]",
+	}
+}

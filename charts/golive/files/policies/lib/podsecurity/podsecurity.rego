@@ -112,16 +112,12 @@ spec := pods.pod_spec
 
 annotations := object.get(input, ["agent", "spec", "template", "metadata", "annotations"], {})
 
-pod_sc := object.get(spec, "securityContext", {})
-
 pod_sc_path := concat(".", [pods.prefix, "securityContext"])
 
 windows if pods.windows
 
 # User namespaces (hostUsers: false) relax runAsNonRoot, runAsUser and the baseline procMount.
 user_namespace if object.get(spec, "hostUsers", true) == false
-
-container_sc(entry) := object.get(entry.container, "securityContext", {})
 
 # sc_value(entry, path) is the container securityContext value at path, null when unset.
 sc_value(entry, path) := object.get(entry.container, array.concat(["securityContext"], path), null)
@@ -131,8 +127,6 @@ pod_value(path) := object.get(spec, array.concat(["securityContext"], path), nul
 sc_field(entry, key) := concat(".", [entry.path, "securityContext", key])
 
 containers := pods.containers(pods.all_kinds)
-
-name_of(entry) := pods.name_of(entry.container)
 
 # not_false(x): a boolean setting that is anything but false or unset (true, or a wrong type).
 not_false(x) if not x in {null, false}

@@ -178,6 +178,12 @@ def test_the_baseline_checks_init_containers_and_every_rule_reports_its_field(
     init = "spec.template.spec.initContainers[0]"
     expected = {
         ("golive.podsecurity.advisory", "spec.template.spec.hostNetwork", "warn"),
+        # hostNetwork makes the containerPort a hostPort (the API server defaults it so).
+        (
+            "golive.podsecurity.advisory",
+            "spec.template.spec.containers[0].ports[0].hostPort",
+            "warn",
+        ),
         ("golive.podsecurity.advisory", "spec.template.spec.volumes[1].hostPath", "warn"),
         (
             "golive.security.service_account_token",

@@ -240,7 +240,7 @@ findings contains finding if {
 	ports := object.get(entry.container, "ports", [])
 	is_array(ports)
 	some k, port in ports
-	host_port := object.get(pods.as_object(port), "hostPort", null)
+	host_port := effective_host_port(entry, pods.as_object(port))
 	not host_port in {null, 0}
 	finding := {
 		"check": "hostPorts",
@@ -251,6 +251,16 @@ findings contains finding if {
 		),
 	}
 }
+
+# effective_host_port is the hostPort Kubernetes' Pod Security admission sees: with hostNetwork,
+# the API server defaults an unset hostPort of a container or init container to its
+# containerPort (SetDefaults_PodSpec), so such a pod uses the node's ports too.
+effective_host_port(entry, port) := port.containerPort if {
+	object.get(spec, "hostNetwork", false) == true
+	not startswith(entry.path, concat("", [pods.prefix, ".ephemeralContainers"]))
+	object.get(port, "hostPort", null) in {null, 0}
+	object.get(port, "containerPort", null) != null
+} else := object.get(port, "hostPort", null)
 
 # hostProbesAndHostLifecycle
 probe_handlers := [

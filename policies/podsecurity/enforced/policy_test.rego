@@ -166,3 +166,15 @@ test_restricted_volume_types if {
 	fields(pod, labels("baseline")) == set()
 	fields(pod, labels("restricted")) == {"spec.template.spec.volumes[2].nfs"}
 }
+
+test_host_network_makes_container_ports_host_ports if {
+	pod := object.union(restricted_pod, {
+		"hostNetwork": true,
+		"containers": [object.union(compliant_container, {"ports": [{"containerPort": 8000}]})],
+		"ephemeralContainers": [object.union(compliant_container, {"name": "debug", "ports": [{"containerPort": 9}]})],
+	})
+	fields(pod, labels("baseline")) == {
+		"spec.template.spec.hostNetwork",
+		"spec.template.spec.containers[0].ports[0].hostPort",
+	}
+}

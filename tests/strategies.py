@@ -82,9 +82,39 @@ monitoring = st.fixed_dictionaries(
                             weird),
     },
 )  # fmt: skip
+# Pod Security settings, well-formed and not (golive.podsecurity.* reads them).
+security_context = st.fixed_dictionaries(
+    {},
+    optional={
+        "privileged": st.one_of(st.booleans(), weird),
+        "allowPrivilegeEscalation": st.one_of(st.booleans(), weird),
+        "runAsNonRoot": st.one_of(st.booleans(), weird),
+        "runAsUser": st.one_of(st.integers(-2, 2), weird),
+        "seccompProfile": st.one_of(st.fixed_dictionaries({"type": st.one_of(
+            st.sampled_from(["RuntimeDefault", "Localhost", "Unconfined", "Strict", ""]),
+            weird)}), weird),
+        "capabilities": st.one_of(st.fixed_dictionaries({}, optional={
+            "drop": st.one_of(st.lists(st.sampled_from(["ALL", "all", "NET_RAW"]), max_size=2),
+                              weird),
+            "add": st.one_of(st.lists(st.sampled_from(["NET_BIND_SERVICE", "SYS_ADMIN", "CHOWN"]),
+                                      max_size=2), weird)}), weird),
+        "procMount": st.one_of(st.sampled_from(["Default", "Unmasked", "Masked"]), weird),
+    },
+)  # fmt: skip
+PSA = "pod-security.kubernetes.io/"
+namespace_labels = st.sampled_from([
+    {},
+    {PSA + "enforce": "baseline"},
+    {PSA + "enforce": "restricted", PSA + "enforce-version": "v1.30"},
+    {PSA + "warn": "baseline", PSA + "audit": "privileged"},
+    {PSA + "enforce": "strict"},
+])  # fmt: skip
 container = st.fixed_dictionaries(
     {},
     optional={
+        "securityContext": st.one_of(security_context, weird),
+        "ports": st.one_of(st.lists(st.fixed_dictionaries({"containerPort": st.just(80)}, optional={
+            "hostPort": st.one_of(st.integers(-1, 70000), weird)}), max_size=2), weird),
         "name": st.sampled_from(["agent", "sidecar", ""]),
         "image": st.one_of(
             st.sampled_from([
@@ -98,7 +128,11 @@ container = st.fixed_dictionaries(
 template = st.fixed_dictionaries(
     {}, optional={"spec": st.one_of(
         st.fixed_dictionaries({}, optional={"containers": st.one_of(
-            st.lists(st.one_of(container, weird), max_size=3), weird)}),
+            st.lists(st.one_of(container, weird), max_size=3), weird),
+            "securityContext": st.one_of(security_context, weird),
+            "hostNetwork": st.one_of(st.booleans(), weird),
+            "os": st.one_of(st.fixed_dictionaries({"name": st.sampled_from(["linux", "windows"])}),
+                            weird)}),
         weird)}
 )  # fmt: skip
 spec = st.one_of(

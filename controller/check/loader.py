@@ -71,6 +71,9 @@ class Manifests:
     skipped: dict[str, int] = field(default_factory=dict)  # "apps/v1 Deployment" -> count
     # monitoring.coreos.com PrometheusRules: where the agents' alerts are looked up.
     prometheus_rules: list[Document] = field(default_factory=list)
+    # v1 Namespaces: their labels (Pod Security levels) are the agents' namespaceLabels. They
+    # are still counted as skipped: nothing in them is decided.
+    namespaces: list[Document] = field(default_factory=list)
 
 
 def is_golive(obj: dict[str, Any]) -> bool:
@@ -106,6 +109,33 @@ def load(paths: Iterable[str]) -> Manifests:
             continue
         parse_into(out, source, text)
     return out
+
+
+def namespace_labels(out: Manifests) -> dict[str, dict[str, str]]:
+    """The labels of every Namespace given, by name; a malformed one is an input error naming
+    its field, and gives no labels (never a level golive made up)."""
+    found: dict[str, dict[str, str]] = {}
+    for doc in out.namespaces:
+        meta = doc.obj.get("metadata")
+        labels = meta.get("labels") if isinstance(meta, dict) else None
+        problem = None
+        if not doc.name:
+            problem = "metadata.name: expected a name"
+        elif labels is not None and not isinstance(labels, dict):
+            problem = f"metadata.labels: expected a mapping of strings, found {labels!r}"
+        elif isinstance(labels, dict):
+            wrong = [
+                k for k, v in labels.items() if not isinstance(k, str) or not isinstance(v, str)
+            ]
+            if wrong:
+                problem = f"metadata.labels[{wrong[0]}]: expected a string value"
+        if problem is not None:
+            out.errors.append(
+                InputError(doc.source, doc.line, f"Namespace {doc.name or '?'}: {problem}")
+            )
+            continue
+        found[doc.name] = dict(labels or {})
+    return found
 
 
 def parse_into(out: Manifests, source: str, text: str) -> None:
@@ -163,5 +193,7 @@ def add_object(out: Manifests, source: str, line: int, obj: Any) -> None:
     if is_prometheus_rule(obj):
         out.prometheus_rules.append(Document(source, line, obj))
         return
+    if obj.get("apiVersion") == "v1" and obj.get("kind") == "Namespace":
+        out.namespaces.append(Document(source, line, obj))
     label = f"{obj.get('apiVersion', '?')} {obj.get('kind', '?')}"
     out.skipped[label] = out.skipped.get(label, 0) + 1

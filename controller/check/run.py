@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Protocol
 
-from controller.check.loader import Document, InputError, Manifests, load
+from controller.check.loader import Document, InputError, Manifests, load, namespace_labels
 from controller.check.report import AgentReport, CheckRun, findings_from
 from controller.check.schema import SchemaSet
 from controller.domain.alert_rules import AlertRules, RuleFile, read_prometheus_rule
@@ -62,6 +62,8 @@ def check(
     schemas = schemas or SchemaSet()
     given = validate(manifests, schemas)
     documents = given + validate(extra, schemas)
+    # The Namespaces given (with the manifests or --contracts): their Pod Security labels.
+    labels = namespace_labels(extra) | namespace_labels(manifests)
     manifests.errors.extend(extra.errors)
     alert_rules = alert_rules_source(
         rule_files(manifests, manifests.prometheus_rules + extra.prometheus_rules),
@@ -77,7 +79,6 @@ def check(
         elif doc.kind == "AgentException":
             exceptions[doc.namespace].append(obj)
 
-    context = PolicyContext(Operation.CHECK, now)
     agents = [d for d in given if d.kind == "AgentDeployment"]
     observed = observer.observe([with_namespace(d) for d in agents]) if observer else None
 
@@ -88,7 +89,7 @@ def check(
             agent,
             contracts=lambda namespace, name: contracts.get((namespace, name)),
             exceptions=exceptions[doc.namespace],
-            context=context,
+            context=PolicyContext(Operation.CHECK, now, labels.get(doc.namespace, {})),
             alert_rules=alert_rules,
             observed=observed(agent) if observed is not None else None,
         )

@@ -106,10 +106,16 @@ async def deployment_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> N
 async def namespace_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     rt = runtime_of(memo)
     name = body.get("metadata", {}).get("name", "")
+    before = rt.state.namespace_labels.get(name)
     if _deleted(event):
         rt.state.namespace_labels.pop(name, None)
     else:
         rt.state.namespace_labels[name] = dict(body.get("metadata", {}).get("labels") or {})
+    # The labels are policy input (Pod Security levels): the namespace's agents are decided
+    # again when they change, and when they first become known.
+    if rt.state.namespace_labels.get(name) != before:
+        for key in [key for key in rt.state.agents if key[0] == name]:
+            rt.reconciler.queue.add(key)
 
 
 async def policy_configmap_event(

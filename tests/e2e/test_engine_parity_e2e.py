@@ -26,7 +26,7 @@ from controller.engine.embedded import EmbeddedEngine
 from controller.engine.protocol import EngineError
 from controller.engine.remote import RemoteEngine
 from tests.harness.controlplane import OpaServer
-from tests.strategies import contract_spec, policy_ids, resolution, spec
+from tests.strategies import contract_spec, namespace_labels, policy_ids, resolution, spec
 
 pytestmark = pytest.mark.e2e
 
@@ -70,6 +70,12 @@ def sample_inputs() -> list[tuple[str, dict[str, Any]]]:
         contracts = {
             d["metadata"]["name"]: d for d in documents if d.get("kind") == "AgentContract"
         }
+        # A sample's Namespace (Pod Security levels) is its agents' namespaceLabels.
+        labels = {
+            str(d["metadata"]["name"]): dict(d["metadata"].get("labels") or {})
+            for d in documents
+            if d.get("kind") == "Namespace"
+        }
         exceptions = []
         for document in documents:
             if document.get("kind") == "AgentException":
@@ -79,7 +85,8 @@ def sample_inputs() -> list[tuple[str, dict[str, Any]]]:
             name = ref.get("name") if isinstance(ref, dict) else None
             for operation, skipped in ((Operation.CHECK, False), (Operation.CREATE, True)):
                 contract = resolve_contract(name, contracts.get(name), lookup_skipped=skipped)
-                context = PolicyContext(operation, NOW)
+                namespace = agent["metadata"].get("namespace", "")
+                context = PolicyContext(operation, NOW, labels.get(namespace, {}))
                 policy_input = build_policy_input(agent, contract, exceptions, context)
                 cases.append((f"{path.relative_to(POLICIES)}:{operation.value}", policy_input))
     return cases
@@ -127,7 +134,8 @@ def policy_inputs(draw: st.DrawFn) -> dict[str, Any]:
     else:
         contract = resolve_contract(ref_name, {"spec": draw(contract_spec)})
     operation = draw(st.sampled_from(list(Operation)))
-    policy_input = build_policy_input(agent, contract, [], PolicyContext(operation, NOW))
+    labels = draw(namespace_labels)
+    policy_input = build_policy_input(agent, contract, [], PolicyContext(operation, NOW, labels))
     policy_input["exceptions"] = draw(st.lists(st.fixed_dictionaries({
         "name": st.just("x"), "policies": st.lists(policy_ids, max_size=2),
         "expiresAt": st.just("2026-12-01T00:00:00Z")}), max_size=2))  # fmt: skip

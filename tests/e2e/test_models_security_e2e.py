@@ -20,7 +20,7 @@ from tests.harness.cluster import Cluster
 from tests.harness.controlplane import REPO
 from tests.harness.operator import OperatorProcess, admission_review
 
-OURS = ("golive.security.", "golive.economics.")
+OURS = ("golive.security.", "golive.podsecurity.", "golive.economics.")
 SPLIT = [
     {"name": "gpt-4o-2024-08-06", "role": "reasoning", "costPerRequest": "0.0003",
      "monthly1x": "18.00", "monthly10x": "180.00", "monthly100x": "1800.00"},
@@ -177,30 +177,25 @@ def test_the_baseline_checks_init_containers_and_every_rule_reports_its_field(
     obj = wait_admitted(full_cluster, ns, "invoice-triage", "True")  # warned, not blocked
     init = "spec.template.spec.initContainers[0]"
     expected = {
-        ("golive.security.host_namespaces", "spec.template.spec.hostNetwork", "warn"),
-        ("golive.security.host_path", "spec.template.spec.volumes[1].hostPath", "warn"),
+        ("golive.podsecurity.advisory", "spec.template.spec.hostNetwork", "warn"),
+        # hostNetwork makes the containerPort a hostPort (the API server defaults it so).
+        (
+            "golive.podsecurity.advisory",
+            "spec.template.spec.containers[0].ports[0].hostPort",
+            "warn",
+        ),
+        ("golive.podsecurity.advisory", "spec.template.spec.volumes[1].hostPath", "warn"),
         (
             "golive.security.service_account_token",
             "spec.template.spec.automountServiceAccountToken",
             "warn",
         ),
-        ("golive.security.run_as_non_root", f"{init}.securityContext.runAsUser", "warn"),
-        ("golive.security.privilege_escalation", f"{init}.securityContext.privileged", "warn"),
-        (
-            "golive.security.privilege_escalation",
-            f"{init}.securityContext.allowPrivilegeEscalation",
-            "warn",
-        ),
-        (
-            "golive.security.capabilities_dropped",
-            f"{init}.securityContext.capabilities.drop",
-            "warn",
-        ),
-        (
-            "golive.security.capabilities_dropped",
-            f"{init}.securityContext.capabilities.add[0]",
-            "warn",
-        ),
+        # The Pod Security Standards at golive's default warning level (restricted).
+        ("golive.podsecurity.advisory", f"{init}.securityContext.runAsUser", "warn"),
+        ("golive.podsecurity.advisory", f"{init}.securityContext.privileged", "warn"),
+        ("golive.podsecurity.advisory", f"{init}.securityContext.allowPrivilegeEscalation", "warn"),
+        ("golive.podsecurity.advisory", f"{init}.securityContext.capabilities.drop", "warn"),
+        ("golive.podsecurity.advisory", f"{init}.securityContext.capabilities.add[0]", "warn"),
         (
             "golive.security.read_only_root_filesystem",
             f"{init}.securityContext.readOnlyRootFilesystem",

@@ -48,12 +48,30 @@ def operator(
 
 
 def sample(path: Path, namespace: str) -> tuple[str, str]:
-    """(manifest text placed in `namespace`, the AgentDeployment's name)."""
-    docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
+    """(manifest text placed in `namespace`, the AgentDeployment's name). A sample's Namespace
+    is not applied: its labels are what `namespace` must carry (see `label_like_sample`)."""
+    docs = [d for d in yaml.safe_load_all(path.read_text()) if d and d["kind"] != "Namespace"]
     for doc in docs:
         doc["metadata"]["namespace"] = namespace
     name = next(d["metadata"]["name"] for d in docs if d["kind"] == "AgentDeployment")
     return yaml.safe_dump_all(docs), name
+
+
+def label_like_sample(cluster: ControlPlane, path: Path, namespace: str, manifest: str) -> None:
+    """Give `namespace` the labels of the sample's Namespace (Pod Security levels), and wait
+    until the webhook judges by them: a server-side dry run is refused (it stores nothing)."""
+    labels: dict[str, str] = {}
+    for doc in yaml.safe_load_all(path.read_text()):
+        if doc and doc["kind"] == "Namespace":
+            labels.update(doc["metadata"].get("labels") or {})
+    if not labels:
+        return
+    cluster.kubectl("label", "namespace", namespace, *[f"{k}={v}" for k, v in labels.items()])
+    wait_for(
+        lambda: kubectl_apply(cluster, manifest, "--dry-run=server")[0] != 0,
+        30,
+        f"the webhook to know namespace {namespace}'s labels",
+    )
 
 
 def denied_at_the_door() -> list[Path]:
@@ -91,6 +109,7 @@ def test_a_disallowed_sample_is_refused_with_its_violations(
     cluster: ControlPlane, operator: OperatorProcess, namespace: str, path: Path
 ) -> None:
     manifest, name = sample(path, namespace)
+    label_like_sample(cluster, path, namespace, manifest)
     code, _, stderr = kubectl_apply(cluster, manifest)
     assert code != 0, stderr
     assert WEBHOOK in stderr and f"golive denied {name}: [" in stderr, stderr

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.check.loader import load
+from controller.check.loader import load, namespace_labels
 
 AGENT = """\
 apiVersion: golive.dev/v1alpha1
@@ -71,3 +71,22 @@ def test_stdin_and_lists(monkeypatch: pytest.MonkeyPatch) -> None:
     found = load(["-"])
     assert [d.name for d in found.documents] == ["a"]
     assert found.documents[0].source == "-"
+
+
+def test_namespaces_give_their_labels_and_malformed_ones_are_errors(tmp_path: Path) -> None:
+    text = (
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns\n  labels:\n"
+        "    pod-security.kubernetes.io/enforce: baseline\n---\n"
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: plain}\n---\n"
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: odd, labels: {level: 3}}\n---\n"
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: worse, labels: [a]}\n"
+    )
+    found = load([write(tmp_path, "ns.yaml", text)])
+    labels = namespace_labels(found)
+    assert labels == {"ns": {"pod-security.kubernetes.io/enforce": "baseline"}, "plain": {}}
+    assert [(e.line, e.message) for e in found.errors] == [
+        (12, "Namespace odd: metadata.labels[level]: expected a string value"),
+        (16, "Namespace worse: metadata.labels: expected a mapping of strings, found ['a']"),
+    ]
+    # Read for their labels, not decided: still counted with the other kinds golive skips.
+    assert found.skipped == {"v1 Namespace": 4}

@@ -27,8 +27,8 @@ tools:  ## build the pinned cluster binaries, KWOK, opa, helm, Argo CD, redis, h
 	bash scripts/tools.sh
 
 lint: venv tools  ## ruff, mypy, import contracts, opa check/fmt, Regal style rules
-	$(VENV)/bin/ruff check controller tests bench scripts
-	$(VENV)/bin/ruff format --check controller tests bench scripts
+	$(VENV)/bin/ruff check controller kit tests bench scripts
+	$(VENV)/bin/ruff format --check controller kit tests bench scripts
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	opa check --strict policies
@@ -51,17 +51,17 @@ test: lint  ## the whole suite: lint, unit, policy and e2e tests
 	$(PY) -m pytest tests -q
 
 demo: venv tools  ## local cluster (KWOK node) + CRDs + operator on the embedded engine + examples
-	$(PY) scripts/demo.py up
+	$(PY) -m kit.demo up
 
 down: venv  ## stop what `make demo` started
-	$(PY) scripts/demo.py down
+	$(PY) -m kit.demo down
 
 demo-webhook: venv  ## on the running demo: serve the admission webhook, show it refuse an apply
-	@$(PY) scripts/demo.py webhook
+	@$(PY) -m kit.demo_webhook
 
 # No prerequisites: its output is meant for `eval`, so nothing else may print.
 demo-env:  ## print KUBECONFIG and PATH for the demo: eval "$(make -s demo-env)"
-	@$(PY) scripts/demo.py env
+	@$(PY) -m kit.demo env
 
 docs: venv tools  ## rewrite the outputs shown in README.md and docs/ from a fresh demo's real ones
 	GOLIVE_UPDATE_DOCS=1 $(PY) -m pytest tests/docs -q
@@ -70,7 +70,7 @@ bench: venv tools  ## every benchmark under bench/, one JSON object per measure
 	$(PY) -m bench
 
 clean:  ## remove local state (not the tool cache)
-	-$(PY) scripts/demo.py down 2>/dev/null
+	-$(PY) -m kit.demo down 2>/dev/null
 	rm -rf .golive .pytest_cache .mypy_cache .ruff_cache
 
 # ---------------------------------------------------------------------------------------------

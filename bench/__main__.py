@@ -50,7 +50,7 @@ def environment() -> dict[str, Any]:
     from importlib.metadata import version
 
     from controller.engine import libopa
-    from tests.harness.controlplane import REPO, tool_bin_dir
+    from kit.controlplane import REPO, tool_bin_dir
 
     cpu = next(
         (

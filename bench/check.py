@@ -50,7 +50,7 @@ from controller.engine.bundle import load_bundle_dir
 from controller.engine.embedded import EmbeddedEngine
 from controller.engine.protocol import Engine
 from controller.engine.verdict import PolicySet
-from tests.harness.controlplane import tool_bin_dir
+from kit.controlplane import tool_bin_dir
 
 NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
 NOW_TEXT = "2026-11-25T17:00:00Z"

@@ -42,7 +42,7 @@ from controller.engine.embedded import EmbeddedEngine, evaluation_time_ns
 from controller.engine.libopa import PreparedQuery
 from controller.engine.protocol import ENTRYPOINT_PACKAGE, Engine, encode_input
 from controller.engine.remote import RemoteEngine
-from tests.harness.controlplane import OpaServer
+from kit.controlplane import OpaServer
 
 NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
 GOAL_P50_MS = 0.5

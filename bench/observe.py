@@ -82,7 +82,7 @@ from controller.domain.observed import (
     poll_queries,
 )
 from controller.observe.prometheus import PrometheusClient, PrometheusConfig, poll
-from tests.harness.controlplane import ManagedProcess, free_port, http_ok, tool_bin_dir, wait_until
+from kit.controlplane import ManagedProcess, free_port, http_ok, tool_bin_dir, wait_until
 
 NAMESPACE = "bench"
 STEP_S = 15  # a usual scrape interval

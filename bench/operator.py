@@ -48,8 +48,8 @@ from bench import POLICIES, agent_with_contract, percentile, progress, r
 from controller.domain.decision import decide
 from controller.domain.status import build_status
 from controller.domain.workload import deployment_availability
-from tests.harness.controlplane import REPO, ControlPlane
-from tests.harness.operator import OperatorProcess, apply_objects, policy_configmaps
+from kit.controlplane import REPO, ControlPlane
+from kit.operator import OperatorProcess, apply_objects, policy_configmaps
 
 GROUP, VERSION = "golive.dev", "v1alpha1"
 POLICY_NS, AGENT_NS, RAW_NS = "golive-system", "bench-agents", "bench-raw"

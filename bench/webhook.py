@@ -61,8 +61,8 @@ from controller.engine.bundle import TIMED_ENTRYPOINT_RULE, load_bundle_dir
 from controller.engine.protocol import ENTRYPOINT_PACKAGE
 from controller.engine.remote import RemoteEngine
 from controller.engine.verdict import contract_name
-from tests.harness.controlplane import REPO, ControlPlane, OpaServer, tool_bin_dir, wait_until
-from tests.harness.operator import OperatorProcess, admission_review
+from kit.controlplane import REPO, ControlPlane, OpaServer, tool_bin_dir, wait_until
+from kit.operator import OperatorProcess, admission_review
 
 GOAL_THROUGHPUT_RATIO = 0.75  # golive / OPA at 50 clients
 GOAL_P99_1_CLIENT_MS = 3.0

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from tests.harness.controlplane import REPO, ControlPlane, HarnessError
+from kit.controlplane import REPO, ControlPlane, HarnessError
 
 EXAMPLE = REPO / "examples" / "invoice-triage.yaml"
 

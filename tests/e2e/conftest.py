@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.cluster import Cluster
-from tests.harness.controlplane import ControlPlane, OpaServer, running_with_crds
+from kit.cluster import Cluster
+from kit.controlplane import ControlPlane, OpaServer, running_with_crds
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

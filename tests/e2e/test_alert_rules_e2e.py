@@ -39,20 +39,20 @@ from controller.domain.policy_input import Operation, PolicyContext, build_polic
 from controller.engine.bundle import load_bundle_dir
 from controller.engine.embedded import EmbeddedEngine
 from controller.engine.remote import RemoteEngine
-from tests.e2e.agents import agent, apply, condition, contract, get, wait_for
-from tests.harness.controlplane import (
+from kit.controlplane import (
     REPO,
     ControlPlane,
     OpaServer,
     running_with_crds,
     tool_bin_dir,
 )
-from tests.harness.operator import OperatorProcess, admission_review
-from tests.harness.prometheus import (
+from kit.operator import OperatorProcess, admission_review
+from kit.prometheus import (
     install_prometheus_rule_crd,
     prometheus_rule_crd,
     uninstall_prometheus_rule_crd,
 )
+from tests.e2e.agents import agent, apply, condition, contract, get, wait_for
 
 ALERTS = ["InvoiceTriageErrorRate", "InvoiceTriageLatencyP99"]  # examples/invoice-triage.yaml
 

@@ -24,17 +24,17 @@ import pytest
 import yaml
 
 from controller.domain.api import ADMITTED_GENERATION, AGENT_LABEL
-from tests.e2e.agents import condition, get
-from tests.harness.argocd import (
+from kit.argocd import (
     GOLIVE_ARGOCD_CM,
     ArgoCD,
     GitServer,
     resource_health,
     resource_status,
 )
-from tests.harness.cluster import Cluster
-from tests.harness.controlplane import REPO, tool_bin_dir
-from tests.harness.operator import OperatorProcess
+from kit.cluster import Cluster
+from kit.controlplane import REPO, tool_bin_dir
+from kit.operator import OperatorProcess
+from tests.e2e.agents import condition, get
 
 EXAMPLES = REPO / "examples"
 EXAMPLE_APPLICATION = EXAMPLES / "argocd" / "application.yaml"

@@ -31,8 +31,8 @@ import pytest
 import yaml
 
 from controller.engine.bundle import bundle_from_modules, load_bundle_dir
-from tests.harness.controlplane import ControlPlane, tool_bin_dir
-from tests.harness.operator import policy_configmaps
+from kit.controlplane import ControlPlane, tool_bin_dir
+from kit.operator import policy_configmaps
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "golive"

@@ -26,9 +26,8 @@ from typing import Any
 import pytest
 
 from controller.k8s.certs import write_self_signed
-from tests.e2e.agents import agent, apply, condition, contract, get, wait_admitted, wait_for
-from tests.harness.cluster import Cluster
-from tests.harness.controlplane import (
+from kit.cluster import Cluster
+from kit.controlplane import (
     REPO,
     HarnessError,
     ManagedProcess,
@@ -36,6 +35,7 @@ from tests.harness.controlplane import (
     tool_bin_dir,
     wait_until,
 )
+from tests.e2e.agents import agent, apply, condition, contract, get, wait_admitted, wait_for
 
 CHART = REPO / "charts" / "golive"
 RELEASE = "golive"

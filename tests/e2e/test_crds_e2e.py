@@ -22,7 +22,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from tests.harness.controlplane import ControlPlane
+from kit.controlplane import ControlPlane
 from tests.unit.test_crds import (
     DELETE,
     DIGEST,

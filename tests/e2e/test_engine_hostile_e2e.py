@@ -44,15 +44,15 @@ from controller.engine.embedded import EmbeddedEngine
 from controller.engine.factory import policy_set_from_library
 from controller.engine.protocol import EngineUnavailable
 from controller.engine.verdict import PolicySet, decide_agent
-from tests.e2e.agents import agent, apply, condition, contract, get, wait_admitted, wait_for
-from tests.harness.controlplane import REPO, ControlPlane, OpaServer
-from tests.harness.operator import (
+from kit.controlplane import REPO, ControlPlane, OpaServer
+from kit.operator import (
     OperatorProcess,
     admission_review,
     apply_objects,
     policy_configmap,
     policy_configmaps,
 )
+from tests.e2e.agents import agent, apply, condition, contract, get, wait_admitted, wait_for
 
 FEATURES = REPO / "tests" / "e2e" / "fixtures" / "opa_features"
 LIBRARY = REPO / "policies"

@@ -25,7 +25,7 @@ from controller.engine.bundle import PolicyBundle, load_bundle_dir
 from controller.engine.embedded import EmbeddedEngine
 from controller.engine.protocol import EngineError
 from controller.engine.remote import RemoteEngine
-from tests.harness.controlplane import OpaServer
+from kit.controlplane import OpaServer
 from tests.strategies import contract_spec, namespace_labels, policy_ids, resolution, spec
 
 pytestmark = pytest.mark.e2e

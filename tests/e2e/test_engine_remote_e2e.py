@@ -17,7 +17,7 @@ from controller.engine.bundle import _smoke_inputs, bundle_from_modules
 from controller.engine.embedded import EmbeddedEngine
 from controller.engine.protocol import EngineUnavailable, PolicyError
 from controller.engine.remote import RemoteEngine
-from tests.harness.controlplane import OpaServer, free_port
+from kit.controlplane import OpaServer, free_port
 from tests.unit.rego_samples import LIB, NET_CALL, OWNER, REPLICAS, policy
 
 pytestmark = pytest.mark.e2e

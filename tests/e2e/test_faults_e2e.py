@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from kit.controlplane import ControlPlane
+from kit.operator import OperatorProcess
 from tests.e2e.agents import agent, apply, contract, get, wait_admitted, wait_for
-from tests.harness.controlplane import ControlPlane
-from tests.harness.operator import OperatorProcess
 
 COMPLIANT, BLOCKED = 24, 8
 

@@ -18,8 +18,8 @@ from controller.domain.decision import Result
 from controller.domain.policy_input import Operation, PolicyContext
 from controller.engine.factory import policy_set_from_library
 from controller.engine.verdict import PolicySet, decide_agent
-from tests.harness.controlplane import REPO, ControlPlane
-from tests.harness.operator import OperatorProcess, admission_review
+from kit.controlplane import REPO, ControlPlane
+from kit.operator import OperatorProcess, admission_review
 from tests.strategies import contract_spec, spec
 
 NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)

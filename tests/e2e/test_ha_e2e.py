@@ -9,9 +9,9 @@ import shutil
 import time
 from pathlib import Path
 
+from kit.controlplane import REPO, ControlPlane
+from kit.operator import OperatorProcess
 from tests.e2e.agents import agent, apply, contract, get, wait_admitted, wait_for
-from tests.harness.controlplane import REPO, ControlPlane
-from tests.harness.operator import OperatorProcess
 
 LEASE_SECONDS = 4.0
 

@@ -9,7 +9,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from tests.harness.controlplane import ControlPlane, OpaServer, pid_alive
+from kit.controlplane import ControlPlane, OpaServer, pid_alive
 
 
 def test_create_and_read_configmap(cluster: ControlPlane, namespace: str) -> None:
@@ -114,7 +114,7 @@ def test_killed_test_runner_takes_its_servers_with_it(tmp_path) -> None:  # type
     script = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from tests.harness.controlplane import ControlPlane\n"
+        "from kit.controlplane import ControlPlane\n"
         f"p = ControlPlane(Path({str(tmp_path / 'cp')!r})).start()\n"
         "print(' '.join(map(str, p.pids())), flush=True)\n"
         "time.sleep(600)\n"

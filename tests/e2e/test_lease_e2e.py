@@ -6,7 +6,7 @@ import threading
 import time
 
 from controller.k8s.lease import LeaseConfig, LeaseElector
-from tests.harness.controlplane import ControlPlane
+from kit.controlplane import ControlPlane
 
 
 def electors(cluster: ControlPlane, namespace: str, n: int, **kw: float) -> list[LeaseElector]:

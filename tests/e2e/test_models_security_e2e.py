@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
+from kit.cluster import Cluster
+from kit.controlplane import REPO
+from kit.operator import OperatorProcess, admission_review
 from tests.e2e.agents import agent, condition, contract, get, wait_admitted, wait_for
-from tests.harness.cluster import Cluster
-from tests.harness.controlplane import REPO
-from tests.harness.operator import OperatorProcess, admission_review
 
 OURS = ("golive.security.", "golive.podsecurity.", "golive.economics.")
 SPLIT = [

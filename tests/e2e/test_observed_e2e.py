@@ -23,16 +23,16 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.agents import agent, apply, condition, contract, get, wait_admitted, wait_for
-from tests.harness.cluster import Cluster
-from tests.harness.controlplane import free_port, running_with_crds
-from tests.harness.operator import OperatorProcess, admission_review
-from tests.harness.prometheus import (
+from kit.cluster import Cluster
+from kit.controlplane import free_port, running_with_crds
+from kit.operator import OperatorProcess, admission_review
+from kit.prometheus import (
     AgentExporter,
     PodDiscovery,
     PrometheusServer,
     install_prometheus_rule_crd,
 )
+from tests.e2e.agents import agent, apply, condition, contract, get, wait_admitted, wait_for
 
 NAME = "invoice-triage"
 REQUESTS = "gen_ai_client_operation_duration_seconds_count"

@@ -38,7 +38,7 @@ import pytest
 import yaml
 
 from controller.engine import libopa
-from tests.harness.controlplane import REPO, HarnessError, go_module_dir
+from kit.controlplane import REPO, HarnessError, go_module_dir
 
 pytestmark = pytest.mark.e2e
 

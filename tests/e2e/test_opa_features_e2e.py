@@ -36,9 +36,9 @@ from controller.engine.bundle import TIMED_ENTRYPOINT_RULE, load_library
 from controller.engine.factory import policy_set_from_library
 from controller.engine.protocol import ENTRYPOINT_PACKAGE
 from controller.engine.verdict import PolicySet, decide_agent
+from kit.controlplane import REPO, ControlPlane, OpaServer, tool_bin_dir
+from kit.operator import OperatorProcess
 from tests.e2e.agents import agent, get, wait_admitted
-from tests.harness.controlplane import REPO, ControlPlane, OpaServer, tool_bin_dir
-from tests.harness.operator import OperatorProcess
 
 FIXTURE = REPO / "tests" / "e2e" / "fixtures" / "opa_features"
 REVIEW_BY = "golive.dev/review-by"

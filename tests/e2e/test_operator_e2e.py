@@ -8,6 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from kit.controlplane import REPO, ControlPlane
+from kit.operator import (
+    OperatorProcess,
+    apply_objects,
+    policy_configmap,
+    policy_configmaps,
+)
 from tests.e2e.agents import (
     agent,
     apply,
@@ -16,13 +23,6 @@ from tests.e2e.agents import (
     exception,
     get,
     wait_admitted,
-)
-from tests.harness.controlplane import REPO, ControlPlane
-from tests.harness.operator import (
-    OperatorProcess,
-    apply_objects,
-    policy_configmap,
-    policy_configmaps,
 )
 
 POLICY_NS = "golive-system"

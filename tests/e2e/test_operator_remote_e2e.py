@@ -8,9 +8,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from kit.controlplane import REPO, ControlPlane, OpaServer
+from kit.operator import OperatorProcess
 from tests.e2e.agents import agent, apply, condition, contract, get, wait_admitted
-from tests.harness.controlplane import REPO, ControlPlane, OpaServer
-from tests.harness.operator import OperatorProcess
 
 
 def image_of(dep: dict) -> str:  # type: ignore[type-arg]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.controlplane import REPO
+from kit.controlplane import REPO
 
 pytestmark = pytest.mark.e2e
 

@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 import yaml
 
+from kit.cluster import Cluster
+from kit.controlplane import REPO
+from kit.operator import OperatorProcess, apply_objects, policy_configmaps
 from tests.e2e.agents import agent, apply, condition, contract, get, wait_admitted, wait_for
-from tests.harness.cluster import Cluster
-from tests.harness.controlplane import REPO
-from tests.harness.operator import OperatorProcess, apply_objects, policy_configmaps
 
 POLICY_NS = "golive-system"
 DUE = "golive.governance.review_due"

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from kit.cluster import Cluster
+from kit.operator import OperatorProcess
 from tests.e2e.agents import agent, apply, condition, contract, get, wait_admitted, wait_for
-from tests.harness.cluster import Cluster
-from tests.harness.operator import OperatorProcess
 
 NAME = "invoice-triage"
 SELECTOR = f"golive.dev/agent={NAME}"

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from kit.controlplane import ControlPlane
+from kit.operator import OperatorProcess
 from tests.e2e.agents import agent, apply, contract, wait_admitted
-from tests.harness.controlplane import ControlPlane
-from tests.harness.operator import OperatorProcess
 
 SECRET = "sk-live-9f8e7d6c5b4a3f2e1d0c"
 

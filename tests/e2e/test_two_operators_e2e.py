@@ -15,8 +15,8 @@ import logging
 import pytest
 
 from controller.operator.main import OperatorOptions, operate
+from kit.controlplane import ControlPlane
 from tests.e2e.agents import agent, apply, contract, wait_admitted
-from tests.harness.controlplane import ControlPlane
 
 
 async def run_two(cluster: ControlPlane, namespace: str) -> list[str]:

@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
+from kit.controlplane import REPO, ControlPlane
+from kit.operator import OperatorProcess, admission_review
 from tests.e2e.agents import (
     agent,
     apply,
@@ -27,8 +29,6 @@ from tests.e2e.agents import (
     wait_admitted,
     wait_for,
 )
-from tests.harness.controlplane import REPO, ControlPlane
-from tests.harness.operator import OperatorProcess, admission_review
 
 POLICIES = REPO / "policies"
 WEBHOOK = 'admission webhook "agentdeployments.golive.dev" denied the request'

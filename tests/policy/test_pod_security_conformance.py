@@ -25,7 +25,7 @@ from controller.check.run import check
 from controller.domain.policy_input import Operation, PolicyContext
 from controller.engine.factory import policy_set_from_library
 from controller.engine.verdict import PolicySet, decide_agent
-from tests.harness.controlplane import go_module_dir
+from kit.controlplane import go_module_dir
 
 REPO = Path(__file__).resolve().parents[2]
 MODULE, VERSION = "k8s.io/pod-security-admission", "v0.37.2"

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from controller.engine.rego_tests import run_rego_tests
-from tests.harness.controlplane import tool_bin_dir
+from kit.controlplane import tool_bin_dir
 
 REPO = Path(__file__).resolve().parents[2]
 POLICIES = REPO / "policies"

@@ -24,7 +24,7 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.harness.controlplane import tool_bin_dir
+from kit.controlplane import tool_bin_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "golive"

@@ -1,13 +1,13 @@
 """`make demo`: a local cluster, CRDs, operator and examples, then `kubectl get agd`.
 
-The cluster is the harness's full one (tests/harness/cluster.py): etcd, kube-apiserver,
+The cluster is the harness's full one (kit/cluster.py): etcd, kube-apiserver,
 kube-controller-manager, kube-scheduler and a KWOK node, so admitted agents really roll out and
 turn Ready; no container runs.
 
-`up` leaves the servers running in the background so you can keep using kubectl; `down` stops
-them; `webhook` replaces the demo's operator with one that also serves the admission webhook and
-shows it refuse a non-compliant `kubectl apply`; `env` prints the shell exports for kubectl and
-golive on the demo cluster. Nothing here needs docker.
+`python -m kit.demo up` leaves the servers running in the background so you can keep using
+kubectl; `down` stops them; `env` prints the shell exports for kubectl and golive on the demo
+cluster. `python -m kit.demo_webhook` (kit/demo_webhook.py) replaces the demo's operator with
+one that also serves the admission webhook. Nothing here needs docker.
 
 State lives in .golive/demo/, or in $GOLIVE_DEMO_DIR: the doc tests run their own demo there,
 so that they never stop or change a developer's.
@@ -20,20 +20,16 @@ import os
 import shlex
 import shutil
 import signal
-import ssl
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from tests.harness.cluster import Cluster  # noqa: E402
-from tests.harness.controlplane import (  # noqa: E402
+from kit.cluster import Cluster
+from kit.controlplane import (
+    REPO,
     ControlPlane,
     HarnessError,
     ManagedProcess,
@@ -42,10 +38,11 @@ from tests.harness.controlplane import (  # noqa: E402
     pid_alive,
     wait_until,
 )
-from tests.harness.prometheus import (  # noqa: E402
+from kit.prometheus import (
     PrometheusServer,
     install_prometheus_rule_crd,
 )
+from kit.transcript import transcript
 
 STATE_DIR = Path(os.environ.get("GOLIVE_DEMO_DIR") or REPO / ".golive" / "demo").absolute()
 STATE_FILE = STATE_DIR / "state.json"
@@ -99,14 +96,14 @@ def down() -> None:
 
 def start_prometheus(plane: Cluster) -> tuple[PrometheusServer, ManagedProcess]:
     """A real Prometheus, and the feeder process that stands in for the agents' /metrics and
-    for Kubernetes service discovery (tests/harness/prometheus.py)."""
+    for Kubernetes service discovery (kit/prometheus.py)."""
     server = PrometheusServer(STATE_DIR / "prometheus", tie_to_parent=False).start()
     feeder = ManagedProcess(
         "feeder",
         [
             sys.executable,
             "-m",
-            "tests.harness.prometheus",
+            "kit.prometheus",
             "feed",
             "--kubectl",
             str(plane.bin_dir / "kubectl"),
@@ -263,15 +260,6 @@ def up() -> int:
     return 0
 
 
-def transcript(kubectl: Kubectl, commands: list[list[str]], prompt: str = "$") -> str:
-    """`$ kubectl ...` and its output for each command, as a terminal shows them."""
-    parts = []
-    for args in commands:
-        result = kubectl(*args)
-        parts.append(f"{prompt} kubectl {shlex.join(args)}\n{result.stdout}{result.stderr}")
-    return "".join(parts)
-
-
 def wait_for_decisions(plane: ControlPlane, settle: float = 3.0) -> None:
     """Until every agent carries a decision for its generation and none has changed for
     `settle` seconds: the first decision can be a transient one (an agent seen before its
@@ -398,130 +386,18 @@ def kubectl_for(state: State) -> Kubectl:
     return run
 
 
-def is_demo_operator(pid: int) -> bool:
-    """The pid recorded by `up` is still that operator (pids are reused after a crash)."""
-    try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return str(GOLIVE).encode() in argv and b"run" in argv
-
-
-def stop_operator(pid: int) -> None:
-    if not is_demo_operator(pid):
-        return
-    os.killpg(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    while pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    if pid_alive(pid):
-        os.killpg(pid, signal.SIGKILL)
-
-
-def wait_webhook_serving(state: State, operator: ManagedProcess, port: int) -> None:
-    """Registered with this operator's URL, its policies loaded, and answering over TLS."""
-    run = kubectl_for(state)
-    metrics = f"http://127.0.0.1:{state['operator']['metrics']}/metrics"
-
-    def serving() -> bool:
-        proc = run(
-            "get", "validatingwebhookconfiguration", WEBHOOK_CONFIG, "-o", "json", check=False
-        )
-        if proc.returncode != 0:
-            return False
-        config = json.loads(proc.stdout)["webhooks"][0]["clientConfig"]
-        if config.get("url") != f"https://127.0.0.1:{port}/validate":
-            return False
-        try:
-            with urllib.request.urlopen(metrics, timeout=2) as resp:
-                if b"golive_policy_loaded 1.0" not in resp.read():
-                    return False
-            context = ssl.create_default_context()
-            context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-            with urllib.request.urlopen(
-                urllib.request.Request(f"https://127.0.0.1:{port}/validate", data=b"{}"),
-                timeout=2,
-                context=context,
-            ):
-                return True
-        except urllib.error.HTTPError:
-            return True  # a 400 for an empty review: it serves
-        except OSError:
-            return False
-
-    wait_until(serving, 60, "the admission webhook", operator)
-
-
-def webhook() -> int:
-    """Serve the admission webhook on the running demo and show what `kubectl apply` is told."""
-    state = running_state()
-    old = state["operator"]
-    say("replacing the demo's operator with one that also serves the admission webhook")
-    stop_operator(int(old["pid"]))
-    port = free_port()
-    operator, ports = start_operator(
-        Path(str(state["kubeconfig"])),
-        webhook_port=port,
-        prometheus_url=state.get("prometheus_url"),
-    )
-    pids = [p for p in state["pids"] if p != old["pid"]]
-    state["pids"] = [*pids, operator.pid]
-    state["operator"] = {"pid": operator.pid, **ports}
-    write_state(state)
-    wait_webhook_serving(state, operator, port)
-    say(
-        f"webhook serving at https://127.0.0.1:{port}/validate, registered as "
-        f"ValidatingWebhookConfiguration {WEBHOOK_CONFIG} (log: {operator.log_path})"
-    )
-    run = kubectl_for(state)
-    say(
-        "support-bot was stored before the webhook served; "
-        f"delete it and apply {BLOCKED_EXAMPLE} again"
-    )
-    # Commands shown as `set -x` shows them: this output is itself quoted in a `$ make
-    # demo-webhook` transcript (docs/quickstart.md), where a `$` line would read as a command.
-    print(
-        transcript(
-            run, [["delete", "agd", "support-bot", "-n", "agents", "--ignore-not-found"]], "+"
-        ),
-        end="",
-    )
-    dry_args = ["apply", "--dry-run=server", "-f", BLOCKED_EXAMPLE]
-    real_args = ["apply", "-f", BLOCKED_EXAMPLE]
-    dry = run(*dry_args, check=False)
-    real = run(*real_args, check=False)
-    for args, result in ((dry_args, dry), (real_args, real)):
-        print(f"+ kubectl {shlex.join(args)}\n{result.stdout}{result.stderr}", end="")
-        print(f"(exit code {result.returncode})")
-    print(transcript(run, [["get", "agd", "-n", "agents"]], "+"), end="")
-    # The demo is also a check: both answers must be golive's refusal, with the same verdict.
-    verdicts = [denial(result) for result in (dry, real)]
-    if None in verdicts or verdicts[0] != verdicts[1]:
-        print("error: the webhook did not refuse both applies with one verdict", file=sys.stderr)
-        return 1
-    say("refused at the door, dry run and real apply alike: nothing was stored")
-    print("  the webhook stays registered while the demo runs; `make down` stops everything")
-    return 0
-
-
-def denial(result: subprocess.CompletedProcess[str]) -> str | None:
-    """golive's message in a refused apply (what follows "denied the request: "), or None."""
-    marker = 'admission webhook "agentdeployments.golive.dev" denied the request: golive denied'
-    if result.returncode == 0 or marker not in result.stderr:
-        return None
-    return result.stderr.split(marker, 1)[1].strip()
+def main(argv: list[str]) -> int:
+    command = argv[0] if argv else "up"
+    if command == "up":
+        return up()
+    if command == "down":
+        down()
+        return 0
+    if command == "env":
+        return env()
+    print("usage: python -m kit.demo up|down|env", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":
-    command = sys.argv[1] if len(sys.argv) > 1 else "up"
-    if command == "up":
-        sys.exit(up())
-    if command == "down":
-        down()
-        sys.exit(0)
-    if command == "webhook":
-        sys.exit(webhook())
-    if command == "env":
-        sys.exit(env())
-    print("usage: demo.py up|down|webhook|env", file=sys.stderr)
-    sys.exit(2)
+    sys.exit(main(sys.argv[1:]))

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.domain.api import POLICY_LABEL
-from tests.harness.controlplane import ControlPlane, ManagedProcess, free_port, wait_until
+from kit.controlplane import ControlPlane, ManagedProcess, free_port, wait_until
 
 
 def policy_configmap(name: str, namespace: str, data: dict[str, str]) -> dict[str, object]:

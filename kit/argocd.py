@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from tests.harness.controlplane import (
+from kit.controlplane import (
     REPO,
     ControlPlane,
     HarnessError,

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from tests.harness.controlplane import (
+from kit.controlplane import (
     REPO,
     ControlPlane,
     HarnessError,
@@ -359,7 +359,7 @@ class PodDiscovery:
 
 
 def feed(argv: list[str]) -> int:
-    """`python -m tests.harness.prometheus feed ...`: the exporter and pod discovery as a process
+    """`python -m kit.prometheus feed ...`: the exporter and pod discovery as a process
     of their own, for `make demo` (whose servers outlive the command that starts them).
 
     --traffic NAMESPACE/AGENT=REQUESTS[,ERRORS[,COST]] (per second), repeatable."""
@@ -398,4 +398,4 @@ def feed(argv: list[str]) -> int:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["feed"]:
         sys.exit(feed(sys.argv[2:]))
-    sys.exit("usage: python -m tests.harness.prometheus feed --kubectl K --kubeconfig C ...")
+    sys.exit("usage: python -m kit.prometheus feed --kubectl K --kubeconfig C ...")

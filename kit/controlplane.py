@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from controller.k8s.certs import self_signed_pair
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 TOOLS_SCRIPT = REPO / "scripts" / "tools.sh"
 PR_SET_PDEATHSIG = 1
 

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.harness.controlplane import ControlPlane, ManagedProcess, tool_bin_dir, wait_until
+from kit.controlplane import ControlPlane, ManagedProcess, tool_bin_dir, wait_until
 
 KWOK_STAGES = Path(__file__).with_name("kwok-stages.yaml")
 # KWOK manages only the nodes carrying this annotation (the harness creates them).

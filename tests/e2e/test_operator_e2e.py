@@ -224,10 +224,31 @@ def test_a_broken_policy_module_means_unknown_and_nothing_changes(
     assert dep is not None and image_of(dep) == "registry.example.com/new:3"
 
 
-def test_metrics_count_decisions(operator: OperatorProcess) -> None:
-    text = operator.metrics()
-    assert 'golive_decisions_total{result="admitted",source="reconcile"}' in text
-    assert "golive_evaluation_seconds_bucket" in text
+def metric(text: str, sample: str) -> float:
+    """The value of one sample line of a /metrics text (0 when it is absent)."""
+    for line in text.splitlines():
+        if line.startswith(sample + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_metrics_count_decisions(
+    cluster: ControlPlane, operator: OperatorProcess, namespace: str
+) -> None:
+    admitted = 'golive_decisions_total{result="admitted",source="reconcile"}'
+    blocked = 'golive_decisions_total{result="blocked",source="reconcile"}'
+    evaluations = 'golive_evaluation_seconds_count{engine="embedded",source="reconcile"}'
+    before = operator.metrics()
+    # One agent admitted, one blocked: each counted under its result, each evaluation timed.
+    bad = agent(namespace, name="team-owned")
+    bad["spec"]["owner"] = {"name": "Ops Team", "email": "ops@example.com"}
+    apply(cluster, contract(namespace), agent(namespace), bad)
+    wait_admitted(cluster, namespace, "invoice-triage", "True")
+    wait_admitted(cluster, namespace, "team-owned", "False")
+    after = operator.metrics()
+    assert metric(after, admitted) >= metric(before, admitted) + 1
+    assert metric(after, blocked) >= metric(before, blocked) + 1
+    assert metric(after, evaluations) >= metric(before, evaluations) + 2
 
 
 NAMING_POLICY = """# METADATA

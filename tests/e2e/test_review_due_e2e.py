@@ -203,6 +203,13 @@ def test_a_review_dated_in_the_future_is_denied_until_that_moment(
     lag = (parse(admitted["status"]["policy"]["decidedAt"]) - at).total_seconds()
     assert 0 <= lag <= 3, f"re-decided {lag}s after the review date"
     assert admitted["status"]["review"]["lastReviewed"] == stamp(at)
+    # and admitted means rolled out: the gate applied the Deployment at that moment.
+    deployment = wait_for(
+        lambda: get(full_cluster, "deployment", namespace, "invoice-triage"),
+        30,
+        "the Deployment of the agent admitted by its timer",
+    )
+    assert deployment["metadata"]["annotations"]["golive.dev/admitted-generation"] == "1"
 
 
 def test_a_date_that_is_not_one_is_denied_naming_the_field(

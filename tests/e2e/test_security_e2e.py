@@ -37,9 +37,11 @@ def test_no_tokens_or_secret_values_in_logs_status_or_events(
         bad["metadata"]["name"] = "blocked-with-secret"
         bad["spec"]["owner"] = {"name": "Ops Team", "email": "ops@example.com"}
         apply(cluster, contract(namespace), good)
-        cluster.kubectl(
-            "apply", "-f", "-", input=json.dumps(bad), check=False
-        )  # denied at the door
+        refused = cluster.kubectl("apply", "-f", "-", input=json.dumps(bad), check=False)
+        # Denied at the door, with golive's message, which does not repeat the secret either.
+        assert refused.returncode != 0, refused.stdout
+        assert "golive denied blocked-with-secret" in refused.stderr, refused.stderr
+        assert SECRET not in refused.stderr + refused.stdout
         wait_admitted(cluster, namespace, "uses-a-secret", "True")
         items = json.loads(cluster.kubectl("get", "agd", "-n", namespace, "-o", "json").stdout)
         # Only what golive writes: the spec (and kubectl's last-applied annotation) is the user's.

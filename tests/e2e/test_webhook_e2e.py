@@ -84,11 +84,15 @@ def denied_at_the_door() -> list[Path]:
         enforcement = re.search(r"enforcement:\s*(\w+)", (rule / "policy.rego").read_text())
         if enforcement is None or enforcement.group(1) != "deny":
             continue
-        if rule.parent.name == "contract" and path.name != "no-contract-ref.yaml":
+        if rule.parent.name == "contract" and path.name != "no-contract-ref.yaml.sample":
             continue
         if rule.name == "alerts_exist":
             continue  # PrometheusRules are other objects, deferred at admission too
+        if "# golive-sample-observed:" in path.read_text():
+            continue  # judged on what Prometheus observes; this operator reads none
         out.append(path)
+    # The one contract sample judged at the door must be there (its name is matched exactly).
+    assert any(p.name == "no-contract-ref.yaml.sample" for p in out), "no-contract-ref sample"
     return out
 
 

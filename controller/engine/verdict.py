@@ -8,7 +8,7 @@ deferred (admission) differ between callers.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -22,10 +22,11 @@ from controller.domain.alert_rules import (
 )
 from controller.domain.contract import resolve_contract
 from controller.domain.decision import Decision, Reason, Violation, decide, unknown, with_skipped
-from controller.domain.exceptions import active_exceptions
+from controller.domain.exceptions import active_exceptions, owner_approved
 from controller.domain.model import AgentException, SpecError, parse_agent_exception
-from controller.domain.policy_input import PolicyContext, build_policy_input
+from controller.domain.policy_input import PolicyContext, build_policy_input, owner_email_of
 from controller.domain.policy_metadata import PolicyInfo
+from controller.domain.signoffs import UNWAIVABLE, AllowedSigners
 from controller.engine.bundle import PolicyBundle
 from controller.engine.protocol import Engine, EngineError, EngineUnavailable, PolicyError
 
@@ -124,6 +125,7 @@ def decide_agent(
     exceptions: Iterable[Mapping[str, Any]],
     context: PolicyContext,
     alert_rules: AlertRules = NO_RULE_SOURCE,
+    signers: AllowedSigners | None = None,
 ) -> Verdict:
     """Decide one AgentDeployment.
 
@@ -134,6 +136,8 @@ def decide_agent(
     alert_rules: where the alerts of spec.monitoring.alerts are looked up (PrometheusRules);
         deferred at admission, unavailable (a visible `skipped` finding) when there is nowhere
         to look.
+    signers: the allowed signers that sign-offs are verified against (None: none configured,
+        so no signature verifies).
     """
     raw_metadata = agent.get("metadata")
     metadata: Mapping[str, Any] = raw_metadata if isinstance(raw_metadata, Mapping) else {}
@@ -145,7 +149,9 @@ def decide_agent(
     try:
         resolution = resolve_contract(wanted, found, lookup_skipped=contracts is None)
         alerts = resolve_alert_rules(agent.get("spec"), namespace, alert_rules)
-        policy_input = build_policy_input(agent, resolution, parsed, context, alerts)
+        policy_input = build_policy_input(
+            agent, resolution, parsed, context, alerts, signers=signers
+        )
     except RecursionError:
         # Nested deeper than Python copies (spec.template and contract schemas are free-form):
         # no decision, never an admit, rather than an exception out of every caller.
@@ -153,9 +159,17 @@ def decide_agent(
         message = "the agent or its contract is nested too deeply to be decided"
         decision = unknown(Reason.POLICY_ERROR, message, engine.name, engine.digest)
         return Verdict(decision, None, {})
-    active = active_exceptions(parsed, name, namespace, context.now)
+    spec = agent.get("spec")
+    active, _ = owner_approved(
+        active_exceptions(parsed, name, namespace, context.now),
+        owner_email_of(spec if isinstance(spec, Mapping) else {}),
+    )
+    # No exception waives the rules that judge sign-offs (that would make forged waivers good).
+    waiving = [
+        replace(e, policies=tuple(p for p in e.policies if p not in UNWAIVABLE)) for e in active
+    ]
     decision = evaluate_decision(
-        policy_set.engine, policy_set.bundle.policies, policy_input, active
+        policy_set.engine, policy_set.bundle.policies, policy_input, waiving
     )
     skipped = skipped_finding(alerts, agent.get("spec"))
     if skipped is not None and ALERTS_POLICY in policy_set.bundle.policies:

@@ -13,6 +13,7 @@ from controller.check.report import AgentReport, CheckRun, findings_from
 from controller.check.schema import SchemaSet
 from controller.domain.alert_rules import AlertRules, RuleFile, read_prometheus_rule
 from controller.domain.policy_input import Operation, PolicyContext
+from controller.domain.signoffs import AllowedSigners, signoff_records
 from controller.engine.verdict import PolicySet, decide_agent
 
 
@@ -41,9 +42,11 @@ def check(
     schemas: SchemaSet | None = None,
     parallelism: int = 1,
     alert_rules_namespace: str | None = None,
+    signers: AllowedSigners | None = None,
 ) -> CheckRun:
     """alert_rules_namespace: look alerts up in this namespace's PrometheusRules (the
-    operator's --alert-rules-namespace), not the agent's."""
+    operator's --alert-rules-namespace), not the agent's.
+    signers: the allowed signers sign-offs are verified against (--allowed-signers)."""
     manifests = load(paths)
     extra = load(contract_paths)  # --contracts: context only, never reported as agents
     schemas = schemas or SchemaSet()
@@ -75,6 +78,7 @@ def check(
             exceptions=exceptions[doc.namespace],
             context=context,
             alert_rules=alert_rules,
+            signers=signers,
         )
         d = verdict.decision
         return AgentReport(
@@ -86,6 +90,7 @@ def check(
             d.reason.value,
             d.message,
             findings_from(d.violations),
+            signoff_records(verdict.policy_input),
         )
 
     # Decisions in parallel (the embedded engine releases the GIL); results keep input order.

@@ -638,3 +638,20 @@ def signoffs_input(
         },
         "refusedExceptions": [{"name": name, "reason": reason} for name, reason in refused],
     }
+
+
+def signoff_records(policy_input: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each sign-off of a decided agent with its verdict, for reports (`golive check`): where it
+    is (`record`), verified or not, the signer, and why not."""
+    block = _obj(policy_input.get("signoffs"))
+    records: list[dict[str, Any]] = []
+    approvals = block.get("approvals")
+    for i, check in enumerate(approvals if isinstance(approvals, list) else []):
+        records.append({"record": f"spec.governance.approvals[{i}]", **_obj(check)})
+    review = block.get("lastReview")
+    if isinstance(review, Mapping):
+        records.append({"record": "spec.governance.lastReview", **review})
+    for name, check in sorted(_obj(block.get("exceptions")).items()):
+        entry = {k: v for k, v in _obj(check).items() if k != "grantedAt"}
+        records.append({"record": f"AgentException {name}", **entry})
+    return records

@@ -28,6 +28,7 @@ from controller.domain.alert_rules import AlertRules
 from controller.domain.api import AGENTS, GROUP, VERSION
 from controller.domain.decision import Decision, Result, Violation
 from controller.domain.policy_input import Operation, PolicyContext
+from controller.domain.signoffs import AllowedSigners
 from controller.engine.verdict import PolicySet, decide_agent
 
 log = logging.getLogger("golive.admission")
@@ -102,6 +103,7 @@ def review(
     exceptions: Iterable[Mapping[str, Any]],
     namespace_labels: Mapping[str, str],
     now: datetime,
+    signers: AllowedSigners | None = None,
 ) -> AdmissionVerdict:
     """Decide one admission request (blocking: evaluates the policies; call it in a thread).
 
@@ -144,6 +146,7 @@ def review(
             context=PolicyContext(op, now, dict(namespace_labels)),
             # deferred too: PrometheusRules are other objects, GitOps may apply them later
             alert_rules=AlertRules.deferred(),
+            signers=signers,  # the same allowed signers as the reconcile gate
         )
     except Exception as error:  # never an allow by accident
         log.exception("admission of %s failed", name)

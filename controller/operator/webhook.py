@@ -65,6 +65,7 @@ def review_with(rt: Runtime, agent: dict[str, Any], operation: str, dry_run: boo
         exceptions=rt.state.namespace_exceptions(namespace),
         namespace_labels=rt.state.namespace_labels.get(namespace, {}),
         now=datetime.now(UTC),
+        signers=rt.reconciler.signers.current,
     )
     _record(verdict, current.engine.name, started)
     return verdict

@@ -421,6 +421,7 @@ def verify_signoff(
     right: str,
     owner_email: str | None = None,
     domain: str | None = None,
+    signer_role: str = "the person it names",
 ) -> SignoffCheck:
     """Check one record's signature.
 
@@ -435,8 +436,8 @@ def verify_signoff(
         return SignoffCheck(
             False,
             False,
-            f"{what} is not signed; the person it names signs it with golive sign "
-            f"(ssh-keygen -Y sign -n {SIGNATURE_NAMESPACE}), see docs/signoffs.md",
+            f"{what} is not signed; {signer_role} signs it with `golive sign "
+            f"{_KIND_OF_RIGHT[right]}` (docs/signoffs.md)",
         )
     try:
         parsed = parse_signature(signature, field)
@@ -448,7 +449,7 @@ def verify_signoff(
             True,
             False,
             f"{what}: {field} was made for the signature namespace {namespace!r}, not "
-            f"{SIGNATURE_NAMESPACE!r}; sign it with golive sign",
+            f"{SIGNATURE_NAMESPACE!r}; sign it with `golive sign {_KIND_OF_RIGHT[right]}`",
         )
     try:
         key = PublicKey.from_ssh_encoding(parsed.public_key)
@@ -466,8 +467,8 @@ def verify_signoff(
             True,
             False,
             f"{what} is signed (key {key.sha256_str()}) but cannot be verified: no allowed "
-            "signers are configured (the golive-allowed-signers ConfigMap; golive check "
-            "--allowed-signers FILE)",
+            "signers are configured (a ConfigMap labelled golive.dev/allowed-signers in golive's "
+            "namespace; golive check --allowed-signers FILE)",
         )
     if signers.error is not None:
         return SignoffCheck(
@@ -530,6 +531,7 @@ def verify_signoff(
     return SignoffCheck(True, True, "", signer)
 
 
+_KIND_OF_RIGHT = {APPROVE: "approval", EXCEPT: "exception", REVIEW: "review"}
 _RIGHT_WORDS = {
     APPROVE: "approve regulated agents",
     EXCEPT: "grant exceptions",
@@ -569,6 +571,7 @@ def check_approvals(agent: Mapping[str, Any], signers: AllowedSigners | None) ->
                 right=APPROVE,
                 owner_email=_person_email(spec.get("owner")),
                 domain=domain if isinstance(domain, str) else None,
+                signer_role="the approver",
             )
         )
     return checks
@@ -588,6 +591,7 @@ def check_review(agent: Mapping[str, Any], signers: AllowedSigners | None) -> Si
         person_email=_person_email(by),
         signers=signers,
         right=REVIEW,
+        signer_role="the reviewer",
     )
 
 
@@ -606,6 +610,7 @@ def check_exception(
         signers=signers,
         right=EXCEPT,
         owner_email=owner_email,
+        signer_role="its approver",
     )
 
 

@@ -473,3 +473,62 @@ def test_merging_configmaps(keys: dict[str, Key]) -> None:
     )
     twice = merge_allowed_signers([("a", lee), ("b", lee)])
     assert twice is not None and "already signers[0]" in (twice.error or "")
+
+
+# --- the maximum lifetime of an exception: a METADATA day parameter ------------------------------
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, "90", True, 367])
+def test_a_bad_max_lifetime_is_refused_when_the_policy_loads(value: Any) -> None:
+    from controller.domain.policy_metadata import PolicyMetadataError, policy_info
+
+    custom = {"enforcement": "warn", "severity": "medium", "checklist": "signoff"}
+    document = {"scope": "package", "title": "t", "custom": {**custom, "maxLifetimeDays": value}}
+    with pytest.raises(PolicyMetadataError, match=r"custom.maxLifetimeDays must be a whole number"):
+        policy_info("lifetime.rego", "golive.governance.exception_lifetime", document)
+
+
+def test_the_shipped_lifetime_is_90_days() -> None:
+    rule = ROOT / "policies" / "governance" / "exception_lifetime" / "policy.rego"
+    assert "#   maxLifetimeDays: 90\n" in rule.read_text()
+
+
+# --- golive sign: what it writes into a manifest --------------------------------------------------
+
+
+def test_sign_manifest_keeps_the_other_documents_as_written(keys: dict[str, Key]) -> None:
+    from controller.check.sign import Person, SignError, sign_manifest
+
+    text = (ROOT / "examples" / "invoice-triage.yaml").read_text()
+    lee = Person("Lee Park", "lee.park@example.com")
+    signed = sign_manifest(
+        text, "f.yaml", "approval", name=None, signer=lee, role="compliance",
+        at="2026-11-20", sign=lambda payload: keys["lee"].sign(payload),
+    )  # fmt: skip
+    before, after = text.split("\n---\n"), signed.split("\n---\n")
+    assert after[0] == before[0]  # the AgentContract, comments and all
+    assert after[1].startswith("# ") or after[1].startswith("apiVersion")
+    agent = yaml.safe_load(after[1])
+    [approval] = agent["spec"]["governance"]["approvals"]
+    assert approval["signature"].startswith("-----BEGIN SSH SIGNATURE-----\n")
+    assert only(agent, None)[1].endswith(
+        "cannot be verified: no allowed signers are configured (a ConfigMap labelled "
+        "golive.dev/allowed-signers in golive's namespace; golive check --allowed-signers FILE)"
+    )
+    # A second signer is added, the first keeps hers.
+    sam = Person("Sam Ortiz", "sam.ortiz@example.com")
+    twice = sign_manifest(
+        signed, "f.yaml", "approval", name="invoice-triage", signer=sam, role=None,
+        at="2026-11-21", sign=lambda payload: keys["sam"].sign(payload),
+    )  # fmt: skip
+    agent = yaml.safe_load(twice.split("\n---\n")[1])
+    assert [a["email"] for a in agent["spec"]["governance"]["approvals"]] == [
+        "lee.park@example.com", "sam.ortiz@example.com",
+    ]  # fmt: skip
+    with pytest.raises(SignError, match=r"f\.yaml: no AgentDeployment named .other."):
+        sign_manifest(text, "f.yaml", "approval", name="other", signer=lee, role=None,
+                      at="2026-11-20", sign=lambda payload: "")  # fmt: skip
+    nameless = text.replace("  namespace: agents\n", "")
+    with pytest.raises(SignError, match=r"metadata\.namespace: expected the namespace"):
+        sign_manifest(nameless, "f.yaml", "approval", name=None, signer=lee, role=None,
+                      at="2026-11-20", sign=lambda payload: "")  # fmt: skip

@@ -193,12 +193,15 @@ def sign_manifest(
     at: str,
     sign: Callable[[bytes], str],
 ) -> str:
-    """The manifest text with the record signed; the other documents are kept as written, the
-    signed one is written anew (its leading comments kept)."""
+    """The manifest text with the record signed; the other documents are kept as written. In
+    the signed one, when only the signature changes, it is written into the text in place
+    (comments kept); else the document is written anew (its leading comments kept)."""
     parts = _split(text)
+    path: list[str | int]
     if kind == "exception":
         index, doc = _find(parts, source, "AgentException", name, "--exception")
         sign_exception(doc, signer, sign)
+        path = ["spec"]
     else:
         index, doc = _find(parts, source, "AgentDeployment", name, "--agent")
         if signer is None:
@@ -212,6 +215,16 @@ def sign_manifest(
             raise SignError(
                 f"{source}: AgentDeployment {doc['metadata']['name']}: {error}"
             ) from None
+        governance = doc["spec"]["governance"]
+        if kind == "approval":
+            emails = [str(a.get("email", "")).lower() for a in governance["approvals"]]
+            path = ["spec", "governance", "approvals", emails.index(signer.email.lower())]
+        else:
+            path = ["spec", "governance", "lastReview"]
+    in_place = _signed_in_place(parts[index], doc, path)
+    if in_place is not None:
+        parts[index] = in_place
+        return "---\n".join(_ensure_newline(p) for p in parts)
     header = _header(parts[index])
     body = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
     parts[index] = (header + "\n" if header else "") + body
@@ -220,3 +233,71 @@ def sign_manifest(
 
 def _ensure_newline(part: str) -> str:
     return part if not part or part.endswith("\n") else part + "\n"
+
+
+def _child(node: yaml.Node, step: str | int) -> yaml.Node | None:
+    if isinstance(step, int):
+        if isinstance(node, yaml.SequenceNode) and step < len(node.value):
+            child: yaml.Node = node.value[step]
+            return child
+        return None
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value == step:
+                found: yaml.Node = value
+                return found
+    return None
+
+
+def _line_end(text: str, index: int) -> int:
+    """Just past the end of the line holding text[index - 1] (a node's last character)."""
+    if index > 0 and text[index - 1] == "\n":
+        return index
+    newline = text.find("\n", index)
+    return len(text) if newline < 0 else newline + 1
+
+
+def _signed_in_place(text: str, expected: Mapping[str, Any], path: list[str | int]) -> str | None:
+    """The document text with only `signature` of the mapping at `path` written (replaced or
+    added), comments and formatting kept; None when that cannot be done safely. The result must
+    read back as `expected`, else None: never a manifest that says something else."""
+    try:
+        node: yaml.Node | None = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    for step in path:
+        node = _child(node, step) if node is not None else None
+    if not isinstance(node, yaml.MappingNode) or node.flow_style or not node.value:
+        return None
+    signature = expected
+    for step in [*path, "signature"]:
+        signature = signature[step]  # type: ignore[index]
+    if not isinstance(signature, str):
+        return None
+    kept = [
+        (k, v)
+        for k, v in node.value
+        if not (isinstance(k, yaml.ScalarNode) and k.value == "signature")
+    ]
+    old = [(k, v) for k, v in node.value if (k, v) not in kept]
+    if not kept:
+        return None
+    indent = " " * kept[0][0].start_mark.column
+    block = f"{indent}signature: |\n" + "".join(
+        f"{indent}  {line}\n" for line in signature.rstrip("\n").split("\n")
+    )
+    edits: list[tuple[int, int, str]] = []  # (start, end, replacement), applied from the end
+    for key, value in old:
+        start = text.rfind("\n", 0, key.start_mark.index) + 1
+        edits.append((start, _line_end(text, value.end_mark.index), ""))
+    at = _line_end(text, kept[-1][1].end_mark.index)
+    edits.append((at, at, block if at == len(text) or text[at - 1] == "\n" else "\n" + block))
+    out = text
+    for start, end, replacement in sorted(edits, reverse=True):
+        out = out[:start] + replacement + out[end:]
+    try:
+        if yaml.safe_load(out) != expected:
+            return None
+    except yaml.YAMLError:
+        return None
+    return out

@@ -507,6 +507,26 @@ def test_sign_manifest_keeps_the_other_documents_as_written(keys: dict[str, Key]
     )  # fmt: skip
     before, after = text.split("\n---\n"), signed.split("\n---\n")
     assert after[0] == before[0]  # the AgentContract, comments and all
+    # Only the signature is new: written in place, the agent's comments and layout kept.
+    added = [line for line in signed.splitlines() if line not in text.splitlines()]
+    assert added[0] == "      signature: |" and added[1] == "        -----BEGIN SSH SIGNATURE-----"
+    assert len(signed.splitlines()) == len(text.splitlines()) + len(added)
+    assert "# what a request costs besides the models below" in after[1]
+    # Signing again replaces the signature in place; another date rewrites the document.
+    again = sign_manifest(
+        signed, "f.yaml", "approval", name=None, signer=lee, role="compliance",
+        at="2026-11-20", sign=lambda payload: keys["lee"].sign(payload),
+    )  # fmt: skip
+    assert again.count("BEGIN SSH SIGNATURE") == 1 and len(again.splitlines()) == len(
+        signed.splitlines()
+    )
+    redated = sign_manifest(
+        signed, "f.yaml", "approval", name=None, signer=lee, role="compliance",
+        at="2026-11-25", sign=lambda payload: keys["lee"].sign(payload),
+    )  # fmt: skip
+    agent = yaml.safe_load(redated.split("\n---\n")[1])
+    assert agent["spec"]["governance"]["approvals"][0]["at"] == "2026-11-25"
+    assert only(agent, None)[1].endswith("golive check --allowed-signers FILE)")  # signed, read
     assert after[1].startswith("# ") or after[1].startswith("apiVersion")
     agent = yaml.safe_load(after[1])
     [approval] = agent["spec"]["governance"]["approvals"]

@@ -235,28 +235,30 @@ def load_allowed_signers(text: str, source: str) -> AllowedSigners:
 
 def merge_allowed_signers(parts: Iterable[tuple[str, str]]) -> AllowedSigners | None:
     """Several sources (ConfigMaps by name) into one list; None when there is none. A source
-    that cannot be read makes the whole list unreadable, never a shorter list."""
+    that cannot be read makes the whole list unreadable, never a shorter list; so does a person
+    or a key listed in two sources."""
     parts = sorted(parts)
     if not parts:
         return None
-    entries: list[Any] = []
-    sources = []
+    joined = ", ".join(source for source, _ in parts)
+    signers: list[Signer] = []
+    seen: dict[str, str] = {}  # email or fingerprint -> the source that lists it
     for source, text in parts:
-        sources.append(source)
         try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            return AllowedSigners.unreadable(source, f"{source}: not YAML: {error}")
-        if not isinstance(data, Mapping) or set(data) != {"signers"}:
-            return AllowedSigners.unreadable(
-                source, f"{source}: expected a mapping with one key, signers (a list)"
-            )
-        entries.extend(data["signers"] or [])
-    joined = ", ".join(sources)
-    try:
-        return parse_allowed_signers({"signers": entries}, joined)
-    except SignersError as error:
-        return AllowedSigners.unreadable(joined, str(error))
+            parsed = load_allowed_signers(text, source)
+        except SignersError as error:
+            return AllowedSigners.unreadable(joined, str(error))
+        for i, signer in enumerate(parsed.signers):
+            for what, key in (("email", _email_key(signer.email)), ("key", signer.fingerprint)):
+                if key in seen:
+                    return AllowedSigners.unreadable(
+                        joined,
+                        f"{source}: signers[{i}].{what}: {key} is already in {seen[key]}; one "
+                        "entry per person, a key belongs to one person",
+                    )
+                seen[key] = source
+        signers.extend(parsed.signers)
+    return AllowedSigners(tuple(signers), joined)
 
 
 # --- what is signed --------------------------------------------------------------------------

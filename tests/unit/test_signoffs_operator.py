@@ -48,7 +48,7 @@ def test_the_store_follows_its_configmaps(lee: Key) -> None:
     # A broken list verifies nothing (it is not read as a shorter list).
     assert store.set_configmap("more", {SIGNERS_KEY: "signers: [{name: x}]"})
     assert store.current is not None and store.current.signers == ()
-    assert "signers[1].name" in (store.current.error or "")
+    assert "ConfigMap golive-system/more: signers[0].name" in (store.current.error or "")
     assert store.set_configmap("more", {"other-key": "x"})
     assert "golive-system/more: data.allowed-signers.yaml: missing" in (store.current.error or "")
     assert store.set_configmap("more", None)

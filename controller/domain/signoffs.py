@@ -492,7 +492,15 @@ def verify_signoff(
     message = payload()
     if isinstance(message, ValueError):
         return SignoffCheck(True, False, f"{what}: {message}", signer)
-    result = do_sshsig_verify(parsed, io.BytesIO(message), SIGNATURE_NAMESPACE)
+    try:
+        result = do_sshsig_verify(parsed, io.BytesIO(message), SIGNATURE_NAMESPACE)
+    except Exception as error:  # sshsig asserts or raises on some malformed inner signatures
+        return SignoffCheck(
+            True,
+            False,
+            f"{what}: {field} is not a valid SSH signature ({type(error).__name__})",
+            signer,
+        )
     if not isinstance(result, PublicKey):
         return SignoffCheck(
             True,

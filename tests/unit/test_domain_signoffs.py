@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from sshsig.sshsig import SshsigSignature
 
 from controller.domain.contract import resolve_contract
 from controller.domain.model import parse_agent_exception
@@ -275,6 +276,23 @@ def test_malformed_signatures_name_the_field(
     agent["spec"]["governance"]["approvals"][0]["signature"] = signature
     verified, reason = only(agent, signers)
     assert not verified and expected in reason
+
+
+def test_a_malformed_inner_signature_verifies_nothing_and_raises_nothing(
+    keys: dict[str, Key], signers: AllowedSigners
+) -> None:
+    agent = approved_by(keys["lee"])
+    approval = agent["spec"]["governance"]["approvals"][0]
+    outer = SshsigSignature.from_armored(approval["signature"])
+
+    def pair(first: bytes, second: bytes) -> bytes:
+        return b"".join(len(p).to_bytes(4, "big") + p for p in (first, second))
+
+    for inner in (pair(b"rsa-sha2-512", b"x" * 64), pair(b"ssh-ed25519", b"short"), b"\x00"):
+        outer.signature = inner
+        approval["signature"] = outer.to_armored()
+        verified, reason = only(agent, signers)
+        assert not verified and "Lee Park" in reason, reason
 
 
 def test_a_signature_for_another_purpose(keys: dict[str, Key], signers: AllowedSigners) -> None:

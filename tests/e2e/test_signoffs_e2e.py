@@ -325,3 +325,16 @@ def test_self_approved_and_overlong_exceptions_waive_nothing(
     assert golive_check([manifest], signers_file, deny_library) == {
         "waived": "admitted", "self-approved": "blocked", "overlong": "blocked",
     }  # fmt: skip
+
+
+def test_the_api_server_refuses_a_signature_that_is_not_one(
+    full_cluster: Cluster, full_namespace: str
+) -> None:
+    """The CRD schema checks the armor: wrong armor never reaches etcd, and the error names the
+    field (golive check gives the same schema error, exit 2)."""
+    obj = agent(full_namespace, "bad-armor")
+    obj["spec"]["governance"]["approvals"][0]["signature"] = "-----BEGIN PGP SIGNATURE-----"
+    proc = full_cluster.kubectl("apply", "-f", "-", input=json.dumps(obj), check=False)
+    assert proc.returncode != 0
+    assert "spec.governance.approvals[0].signature" in proc.stderr, proc.stderr
+    assert get(full_cluster, "agd", full_namespace, "bad-armor") is None

@@ -16,7 +16,9 @@ from rich.console import Console
 from controller import __version__
 from controller.check.report import FORMATS, render, render_text
 from controller.check.schema import SchemaError, SchemaSet
+from controller.cli_sign import sign_app
 from controller.domain.model import parse_timestamp
+from controller.domain.signoffs import AllowedSigners, SignersError, load_allowed_signers
 from controller.engine.factory import ENGINES, policy_set_from_library
 from controller.engine.protocol import EngineError
 from controller.engine.verdict import PolicySet
@@ -30,6 +32,7 @@ app = typer.Typer(
 )
 policy_app = typer.Typer(help="Work on a policy library.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
+app.add_typer(sign_app, name="sign")
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
 DEFAULT_POLICIES = Path("policies")
@@ -180,6 +183,31 @@ AlertRulesNamespaceOpt = Annotated[
 ]
 
 
+AllowedSignersOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--allowed-signers",
+        envvar="GOLIVE_ALLOWED_SIGNERS",
+        help="Who may sign approvals, reviews and exceptions (the YAML of the chart's "
+        "allowedSigners ConfigMap, docs/signoffs.md); without it no signature verifies.",
+    ),
+]
+
+
+def load_allowed_signers_file(path: Path | None) -> AllowedSigners | None:
+    """--allowed-signers: a list golive cannot use is an input error (exit 2), never ignored."""
+    if path is None:
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise fail(f"--allowed-signers: {path}: {error.strerror or error}") from None
+    try:
+        return load_allowed_signers(text, str(path))
+    except SignersError as error:
+        raise fail(f"--allowed-signers: {error}") from None
+
+
 @app.command("check")
 def check_command(
     paths: Annotated[list[str], typer.Argument(help="Files, folders, or - for stdin.")],
@@ -208,6 +236,7 @@ def check_command(
     prometheus_ca_file: PrometheusCaOpt = None,
     prometheus_insecure_skip_verify: PrometheusInsecureOpt = False,
     prometheus_window: PrometheusWindowOpt = "5m",
+    allowed_signers: AllowedSignersOpt = None,
 ) -> None:
     """Decide every AgentDeployment in PATHS, as the cluster would.
 
@@ -228,6 +257,7 @@ def check_command(
         prometheus_window,
     )
     schemas = load_schemas()
+    signers = load_allowed_signers_file(allowed_signers)
     policy_set = load_policy_set(policies or [], safe_library, engine, opa_url)
     observer = None
     if prometheus is not None:
@@ -246,6 +276,7 @@ def check_command(
             parallelism=os.cpu_count() or 1,
             alert_rules_namespace=alert_rules_namespace,
             observer=observer,
+            signers=signers,
         )
     finally:
         policy_set.engine.close()

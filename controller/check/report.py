@@ -40,6 +40,8 @@ class AgentReport:
     reason: str
     message: str
     findings: list[Finding] = field(default_factory=list)
+    # Each sign-off (approval, review, exception) with golive's verdict on its signature.
+    signoffs: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def agent(self) -> str:
@@ -228,6 +230,14 @@ def render_text(run: CheckRun, console: Any) -> None:
                 f"[bold]{f.field}[/bold]: {f.message}",
                 highlight=False,
             )
+        for s in agent.signoffs:  # unverified ones are findings of golive.governance.signed_*
+            if s.get("verified") is True and isinstance(s.get("signer"), dict):
+                signer = s["signer"]
+                console.print(
+                    f"  [green]{'signed':8}[/] {s['record']}  verified: {signer['name']} "
+                    f"<{signer['email']}> {signer['fingerprint']}",
+                    highlight=False,
+                )
     console.print(summary_line(run), highlight=False)
     console.print(f"[dim]engine {run.engine}, policies {run.digest}[/dim]", highlight=False)
 

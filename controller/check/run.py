@@ -14,6 +14,7 @@ from controller.check.schema import SchemaSet
 from controller.domain.alert_rules import AlertRules, RuleFile, read_prometheus_rule
 from controller.domain.observed import ObservedFacts
 from controller.domain.policy_input import Operation, PolicyContext
+from controller.domain.signoffs import AllowedSigners, signoff_records
 from controller.engine.verdict import PolicySet, decide_agent
 
 
@@ -53,10 +54,12 @@ def check(
     parallelism: int = 1,
     alert_rules_namespace: str | None = None,
     observer: Observer | None = None,
+    signers: AllowedSigners | None = None,
 ) -> CheckRun:
     """alert_rules_namespace: look alerts up in this namespace's PrometheusRules (the
     operator's --alert-rules-namespace), not the agent's.
-    observer: what a Prometheus observes of the agents (--prometheus-url), read once per run."""
+    observer: what a Prometheus observes of the agents (--prometheus-url), read once per run.
+    signers: the allowed signers sign-offs are verified against (--allowed-signers)."""
     manifests = load(paths)
     extra = load(contract_paths)  # --contracts: context only, never reported as agents
     schemas = schemas or SchemaSet()
@@ -92,6 +95,7 @@ def check(
             context=PolicyContext(Operation.CHECK, now, labels.get(doc.namespace, {})),
             alert_rules=alert_rules,
             observed=observed(agent) if observed is not None else None,
+            signers=signers,
         )
         d = verdict.decision
         return AgentReport(
@@ -103,6 +107,7 @@ def check(
             d.reason.value,
             d.message,
             findings_from(d.violations),
+            signoff_records(verdict.policy_input),
         )
 
     # Decisions in parallel (the embedded engine releases the GIL); results keep input order.

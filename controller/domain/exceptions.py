@@ -66,3 +66,18 @@ def exceptions_input(active: Iterable[AgentException]) -> list[dict[str, Any]]:
         }
         for exception in active
     ]
+
+
+def owner_approved(
+    active: Iterable[AgentException], owner_email: str | None
+) -> tuple[list[AgentException], list[AgentException]]:
+    """(waiving, refused): an exception whose approver is the owner of the agent it targets
+    waives nothing for that agent, signed or not (four eyes, for every exception)."""
+    owner = owner_email.strip().lower() if isinstance(owner_email, str) else None
+    waiving, refused = [], []
+    for exception in active:
+        if owner and exception.approver.email.strip().lower() == owner:
+            refused.append(exception)
+        else:
+            waiving.append(exception)
+    return waiving, refused

@@ -20,9 +20,15 @@ from controller.domain.alert_rules import (
 )
 from controller.domain.contract import ContractResolution
 from controller.domain.cost import project_cost
-from controller.domain.exceptions import active_exceptions, exceptions_input, format_timestamp
+from controller.domain.exceptions import (
+    active_exceptions,
+    exceptions_input,
+    format_timestamp,
+    owner_approved,
+)
 from controller.domain.model import AgentException
 from controller.domain.observed import ObservedFacts, observed_input
+from controller.domain.signoffs import AllowedSigners, signoffs_input
 
 
 class Operation(StrEnum):
@@ -75,6 +81,7 @@ def build_policy_input(
     context: PolicyContext,
     alert_rules: AlertRulesResolution | None = None,
     observed: ObservedFacts | None = None,
+    signers: AllowedSigners | None = None,
 ) -> dict[str, Any]:
     """Build the input document for `data.golive_entrypoint.violations`.
 
@@ -82,7 +89,9 @@ def build_policy_input(
     contract: from `resolve_contract`.
     alert_rules: from `resolve_alert_rules`; None: nowhere to look alerts up (`unavailable`).
     exceptions: AgentExceptions of the namespace; only the ones active for this agent at
-        `context.now` are handed to Rego (filtering here guarantees the design's promise).
+        `context.now` are handed to Rego (filtering here guarantees the design's promise),
+        less those approved by the agent's owner (they waive nothing: `signoffs`).
+    signers: the allowed signers the sign-offs are verified against; None: none configured.
     observed: what a Prometheus observes of the agent; None (no Prometheus) or a failed read
         leaves `observed` out, and the observed checks are reported skipped by the caller.
     """
@@ -95,19 +104,49 @@ def build_policy_input(
         else []
     )
     spec = block["spec"] if isinstance(block["spec"], Mapping) else {}
+    waiving, refused = owner_approved(active, owner_email_of(spec))
     document = {
         "agent": block,
         "contract": contract.to_input(),
         "cost": project_cost(spec.get("budget"), spec.get("models")).to_input(),
-        "exceptions": exceptions_input(active),
+        "exceptions": exceptions_input(waiving),
         "alertRules": (alert_rules or _NO_ALERT_RULES).to_input(),
         "context": {
             "operation": context.operation.value,
             "namespaceLabels": dict(context.namespace_labels),
             "now": format_timestamp(context.now),
         },
+        "signoffs": signoffs_input(
+            agent,
+            [(e.raw, granted_at(e, context.now)) for e in waiving],
+            [(e.meta.name, refusal_reason(e, name)) for e in refused],
+            signers,
+        ),
     }
     observed_block = observed_input(observed, spec) if observed is not None else None
     if observed_block is not None:
         document["observed"] = observed_block
     return document
+
+
+def owner_email_of(spec: Mapping[str, Any]) -> str | None:
+    owner = spec.get("owner")
+    email = owner.get("email") if isinstance(owner, Mapping) else None
+    return email if isinstance(email, str) else None
+
+
+def granted_at(exception: AgentException, now: datetime) -> str:
+    """When an exception was granted, for its maximum lifetime: when the API server created it
+    (metadata.creationTimestamp), else (a file given to `golive check`) the decision time."""
+    metadata = exception.raw.get("metadata")
+    created = metadata.get("creationTimestamp") if isinstance(metadata, Mapping) else None
+    return created if isinstance(created, str) else format_timestamp(now)
+
+
+def refusal_reason(exception: AgentException, agent_name: object) -> str:
+    approver = exception.approver
+    return (
+        f"AgentException {exception.meta.name!r} waives nothing for {agent_name}: its approver "
+        f"{approver.name} <{approver.email}> is the agent's owner; an exception is approved by "
+        "a person other than the owner"
+    )

@@ -17,9 +17,10 @@ Severity = Literal["high", "medium", "low"]
 ENFORCEMENTS: tuple[str, ...] = get_args(Enforcement)
 SEVERITIES: tuple[str, ...] = get_args(Severity)
 
-# Custom fields that are day counts (the review policies' graceDays and warnDays): checked when
-# the policy loads, so that a typo ("7", -1, 1.5) is refused, not read as 0 by the rule.
-DAY_PARAMETERS = ("graceDays", "warnDays")
+# Custom fields that are day counts (graceDays, warnDays, exception_lifetime's
+# maxLifetimeDays): checked when the policy loads, so that a typo ("7", -1, 1.5) is refused,
+# not read as 0 by the rule.
+DAY_PARAMETERS = ("graceDays", "warnDays", "maxLifetimeDays")
 MAX_PARAMETER_DAYS = 366
 
 

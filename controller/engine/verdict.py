@@ -8,7 +8,7 @@ deferred (admission) differ between callers.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -22,11 +22,12 @@ from controller.domain.alert_rules import (
 )
 from controller.domain.contract import resolve_contract
 from controller.domain.decision import Decision, Reason, Violation, decide, unknown, with_skipped
-from controller.domain.exceptions import active_exceptions
+from controller.domain.exceptions import active_exceptions, owner_approved
 from controller.domain.model import AgentException, SpecError, parse_agent_exception
 from controller.domain.observed import ObservedFacts, skipped_observed
-from controller.domain.policy_input import PolicyContext, build_policy_input
+from controller.domain.policy_input import PolicyContext, build_policy_input, owner_email_of
 from controller.domain.policy_metadata import PolicyInfo
+from controller.domain.signoffs import UNWAIVABLE, AllowedSigners
 from controller.engine.bundle import PolicyBundle
 from controller.engine.protocol import Engine, EngineError, EngineUnavailable, PolicyError
 
@@ -126,6 +127,7 @@ def decide_agent(
     context: PolicyContext,
     alert_rules: AlertRules = NO_RULE_SOURCE,
     observed: ObservedFacts | None = None,
+    signers: AllowedSigners | None = None,
 ) -> Verdict:
     """Decide one AgentDeployment.
 
@@ -139,6 +141,8 @@ def decide_agent(
     observed: what a Prometheus observes of the running agent (controller/domain/observed.py);
         None without a Prometheus. A failed read or a metric with no series makes the observed
         checks `skipped` findings that say why: an outage neither admits nor blocks.
+    signers: the allowed signers that sign-offs are verified against (None: none configured,
+        so no signature verifies).
     """
     raw_metadata = agent.get("metadata")
     metadata: Mapping[str, Any] = raw_metadata if isinstance(raw_metadata, Mapping) else {}
@@ -150,7 +154,9 @@ def decide_agent(
     try:
         resolution = resolve_contract(wanted, found, lookup_skipped=contracts is None)
         alerts = resolve_alert_rules(agent.get("spec"), namespace, alert_rules)
-        policy_input = build_policy_input(agent, resolution, parsed, context, alerts, observed)
+        policy_input = build_policy_input(
+            agent, resolution, parsed, context, alerts, observed, signers=signers
+        )
     except RecursionError:
         # Nested deeper than Python copies (spec.template and contract schemas are free-form):
         # no decision, never an admit, rather than an exception out of every caller.
@@ -158,9 +164,17 @@ def decide_agent(
         message = "the agent or its contract is nested too deeply to be decided"
         decision = unknown(Reason.POLICY_ERROR, message, engine.name, engine.digest)
         return Verdict(decision, None, {})
-    active = active_exceptions(parsed, name, namespace, context.now)
+    spec = agent.get("spec")
+    active, _ = owner_approved(
+        active_exceptions(parsed, name, namespace, context.now),
+        owner_email_of(spec if isinstance(spec, Mapping) else {}),
+    )
+    # No exception waives the rules that judge sign-offs (that would make forged waivers good).
+    waiving = [
+        replace(e, policies=tuple(p for p in e.policies if p not in UNWAIVABLE)) for e in active
+    ]
     decision = evaluate_decision(
-        policy_set.engine, policy_set.bundle.policies, policy_input, active
+        policy_set.engine, policy_set.bundle.policies, policy_input, waiving
     )
     skipped_checks = [
         Violation(policy, field, message, "skipped")

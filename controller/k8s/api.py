@@ -114,6 +114,19 @@ class KubeIO:
         items: list[dict[str, Any]] = json.loads(data).get("items") or []
         return items
 
+    def list_configmaps(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+        """The ConfigMaps matching a label selector in one namespace (the allowed signers, read
+        once at start so that no decision is made before they are known)."""
+        data = self._request(
+            "GET",
+            f"/api/v1/namespaces/{quote(namespace)}/configmaps",
+            None,
+            "application/json",
+            query=[("labelSelector", label_selector)],
+        )
+        items: list[dict[str, Any]] = json.loads(data).get("items") or []
+        return items
+
     def patch_agent_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
         """Replace golive's status fields through the status subresource only.
 

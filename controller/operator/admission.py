@@ -29,6 +29,7 @@ from controller.domain.api import AGENTS, GROUP, VERSION
 from controller.domain.decision import Decision, Result, Violation
 from controller.domain.observed import ObservedFacts
 from controller.domain.policy_input import Operation, PolicyContext
+from controller.domain.signoffs import AllowedSigners
 from controller.engine.verdict import PolicySet, decide_agent
 
 log = logging.getLogger("golive.admission")
@@ -104,6 +105,7 @@ def review(
     namespace_labels: Mapping[str, str],
     now: datetime,
     observed: ObservedFacts | None = None,
+    signers: AllowedSigners | None = None,
 ) -> AdmissionVerdict:
     """Decide one admission request (blocking: evaluates the policies; call it in a thread).
 
@@ -147,6 +149,7 @@ def review(
             # deferred too: PrometheusRules are other objects, GitOps may apply them later
             alert_rules=AlertRules.deferred(),
             observed=observed,
+            signers=signers,  # the same allowed signers as the reconcile gate
         )
     except Exception as error:  # never an allow by accident
         log.exception("admission of %s failed", name)

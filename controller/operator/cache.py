@@ -37,7 +37,8 @@ LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 _IDENTITY = ("name", "namespace")
 _AGENT_META = ("name", "namespace", "uid", "generation", "resourceVersion")
-_EXCEPTION_META = ("name", "namespace", "generation")
+# creationTimestamp: an exception's maximum lifetime runs from it (exception_lifetime).
+_EXCEPTION_META = ("name", "namespace", "generation", "creationTimestamp")
 
 
 _INTERN_MAX = 128  # longer strings are rarely repeated across objects

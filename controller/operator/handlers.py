@@ -26,6 +26,7 @@ from controller.domain.api import (
     POLICY_LABEL,
     VERSION,
 )
+from controller.domain.signoffs import SIGNERS_LABEL
 from controller.k8s.api import bearer_token
 from controller.operator.cache import key_of
 from controller.operator.runtime import Runtime
@@ -130,6 +131,20 @@ async def policy_configmap_event(
         rt.request_policy_reload()
 
 
+async def allowed_signers_event(
+    event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any
+) -> None:
+    """An allowed-signers ConfigMap of golive's namespace changed: every agent is decided again
+    (a removed key re-blocks what it approved, with nobody touching the agents)."""
+    rt = runtime_of(memo)
+    namespace, name = key_of(dict(body))
+    if rt.reconciler.signers.namespace != namespace:
+        return
+    data = None if _deleted(event) else dict(body.get("data") or {})
+    if rt.reconciler.signers.set_configmap(name, data):
+        rt.reconciler.enqueue_all()
+
+
 async def prometheus_rule_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     """A PrometheusRule changed: the agents whose alerts are looked up in its namespace."""
     rt = runtime_of(memo)
@@ -181,6 +196,8 @@ def build_registry() -> kopf.OperatorRegistry:
     on_event("", "v1", "namespaces", registry=registry)(namespace_event)
     policy_maps = {POLICY_LABEL: kopf.PRESENT}
     on_event("", "v1", "configmaps", labels=policy_maps, registry=registry)(policy_configmap_event)
+    signer_maps = {SIGNERS_LABEL: kopf.PRESENT}
+    on_event("", "v1", "configmaps", labels=signer_maps, registry=registry)(allowed_signers_event)
     # Alerting rules (spec.monitoring.alerts must exist): kopf serves this watch once the CRD
     # exists, also when it is installed after golive (kopf watches CRDs).
     on_event(RULES_GROUP, RULES_VERSION, RULES_PLURAL, registry=registry)(prometheus_rule_event)

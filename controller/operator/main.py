@@ -17,6 +17,7 @@ from typing import Any
 import kopf
 from prometheus_client import start_http_server
 
+from controller.domain.signoffs import SIGNERS_LABEL
 from controller.k8s import certs
 from controller.k8s.alert_rules import prometheus_rules_served
 from controller.k8s.api import KubeIO, make_api_client
@@ -28,6 +29,7 @@ from controller.operator.handlers import build_registry
 from controller.operator.policies import PolicyManager
 from controller.operator.reconciler import Reconciler
 from controller.operator.runtime import Runtime
+from controller.operator.signers import SignerStore
 
 log = logging.getLogger("golive.operator")
 
@@ -139,6 +141,8 @@ async def operate(options: OperatorOptions, stop: asyncio.Event | None = None) -
     reconciler = Reconciler(
         state, policies, kube, alert_rules_namespace=options.alert_rules_namespace
     )
+    reconciler.signers = SignerStore(options.own_namespace)
+    await load_signers(reconciler.signers, kube)
     # Before any decision: a cluster with the PrometheusRule CRD must never see the alert check
     # skipped. Unanswered, the state stays "served" (missing alerts block, never admit) and is
     # asked again in the background.
@@ -208,6 +212,23 @@ async def operate(options: OperatorOptions, stop: asyncio.Event | None = None) -
         if rt.elector is not None:
             await asyncio.to_thread(rt.elector.release)  # hand over now, not at expiry
         await asyncio.to_thread(policies.close)
+
+
+async def load_signers(store: SignerStore, kube: KubeIO) -> None:
+    """List the allowed-signers ConfigMaps before any decision (the watch keeps them after),
+    so a restart never decides signed agents as if no signer existed. Unanswered, the list
+    stays empty until the watch delivers it: nothing verifies meanwhile, never an admit."""
+    try:
+        items = await asyncio.to_thread(kube.list_configmaps, store.namespace, SIGNERS_LABEL)
+    except Exception as error:  # the watch delivers them later
+        log.warning("cannot list the allowed-signers ConfigMaps yet: %s", error)
+        return
+    store.replace_all(
+        {
+            str((item.get("metadata") or {}).get("name")): dict(item.get("data") or {})
+            for item in items
+        }
+    )
 
 
 async def discover_alert_rules(state: ClusterState, kube: KubeIO, attempts: int) -> bool:

@@ -38,6 +38,7 @@ from controller.k8s.api import KubeIO
 from controller.operator import metrics
 from controller.operator.cache import ClusterState, Key, slim_deployment
 from controller.operator.policies import PolicyManager
+from controller.operator.signers import SignerStore
 from controller.operator.workqueue import WorkQueue
 
 log = logging.getLogger("golive.reconcile")
@@ -60,6 +61,7 @@ class Reconciler:
         queue: WorkQueue[Key] | None = None,
         leading: Callable[[], bool] = always_leading,
         alert_rules_namespace: str | None = None,
+        signers: SignerStore | None = None,
     ) -> None:
         """leading: whether this replica may write now; asked before every write (fencing),
         not only when a key is taken off the queue, because a decision and the writes before
@@ -70,6 +72,8 @@ class Reconciler:
         self.leading = leading
         # Where alerting rules are looked up (--alert-rules-namespace); None: the agent's namespace.
         self.alert_rules_namespace = alert_rules_namespace
+        # The allowed signers sign-offs are verified against (watched ConfigMaps).
+        self.signers = signers or SignerStore("")
         self.queue: WorkQueue[Key] = queue or WorkQueue()
         # What we last wrote per agent, so our own status write does not trigger a re-decision.
         self.written: dict[Key, tuple[int, dict[str, Any]]] = {}
@@ -96,6 +100,7 @@ class Reconciler:
             ),
             alert_rules=self.alert_rules(),
             observed=observed,
+            signers=self.signers.current,
         )
         metrics.EVALUATION_SECONDS.labels("reconcile", current.engine.name).observe(
             time.perf_counter() - started

@@ -186,8 +186,9 @@ def test_policy_configmap_change_re_decides_agents(
         apply(cluster, extra)
         obj = wait_admitted(cluster, namespace, "invoice-triage", "False", generation=1)
         assert obj["status"]["policy"]["digest"] != digest
-        # Skipped findings aside (no PrometheusRule CRD here: alerts_exist says so visibly).
-        found = [v["policy"] for v in obj["status"]["violations"] if v["enforcement"] != "skipped"]
+        # What blocks: the new rule alone. (Besides it: alerts_exist skipped, no PrometheusRule
+        # CRD here; signed_approvals warns, the example's approval is not signed.)
+        found = [v["policy"] for v in obj["status"]["violations"] if v["enforcement"] == "deny"]
         assert found == ["golive.naming.agent_prefix"]
     finally:
         cluster.kubectl("delete", "configmap", "golive-policy-extra", "-n", POLICY_NS, check=False)

@@ -189,12 +189,18 @@ def test_a_compliant_agent_is_stored_and_admitted_without_warnings(
     cluster: ControlPlane, operator: OperatorProcess, namespace: str
 ) -> None:
     # examples/invoice-triage.yaml meets every rule, warn rules included (a policy's allowed
-    # sample only meets that policy's rule).
+    # sample only meets that policy's rule), but one: its approval is not signed (no key of
+    # the example's approver exists), which golive.governance.signed_approvals warns about.
     apply(cluster, contract(namespace))
     code, stdout, stderr = kubectl_apply(cluster, json.dumps(agent(namespace)))
     assert code == 0, stderr
     assert "agentdeployment.golive.dev/invoice-triage created" in stdout
-    assert "golive" not in stderr  # no warnings for a compliant agent
+    warnings = [line for line in stderr.splitlines() if "golive" in line]
+    assert len(warnings) == 1, stderr
+    assert warnings[0].startswith(
+        "Warning: golive warn [golive.governance.signed_approvals] "
+        "spec.governance.approvals[0].signature: approval by Lee Park is not signed"
+    ), stderr
     wait_admitted(cluster, namespace, "invoice-triage", "True")
 
 

@@ -97,7 +97,7 @@ def test_policy_input_has_exactly_the_design_shape() -> None:
         PolicyContext(Operation.UPDATE, NOW, {"golive.dev/tier": "prod"}),
     )
     assert set(policy_input) == {
-        "agent", "contract", "cost", "exceptions", "alertRules", "context",
+        "agent", "contract", "cost", "exceptions", "alertRules", "context", "signoffs",
     }  # fmt: skip
     assert policy_input["alertRules"] == {
         "resolution": "unavailable", "namespace": None, "found": {}, "rejected": [],

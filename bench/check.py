@@ -47,9 +47,9 @@ from controller.domain.contract import resolve_contract
 from controller.domain.decision import RawViolation
 from controller.domain.policy_input import Operation, PolicyContext, build_policy_input
 from controller.engine.bundle import load_bundle_dir
+from controller.engine.decision_pipeline import PolicySet
 from controller.engine.embedded import EmbeddedEngine
 from controller.engine.protocol import Engine
-from controller.engine.verdict import PolicySet
 from kit.controlplane import tool_bin_dir
 
 NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)

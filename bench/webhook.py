@@ -55,12 +55,11 @@ from typing import Any
 from kubernetes import client
 
 from bench import POLICIES, agent, percentile, progress, r
-from controller.domain.contract import resolve_contract
+from controller.domain.contract import contract_name, resolve_contract
 from controller.domain.policy_input import Operation, PolicyContext, build_policy_input
 from controller.engine.bundle import TIMED_ENTRYPOINT_RULE, load_bundle_dir
 from controller.engine.protocol import ENTRYPOINT_PACKAGE
 from controller.engine.remote import RemoteEngine
-from controller.engine.verdict import contract_name
 from kit.controlplane import REPO, ControlPlane, OpaServer, tool_bin_dir, wait_until
 from kit.operator import OperatorProcess, admission_review
 

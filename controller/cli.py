@@ -17,11 +17,11 @@ from controller import __version__
 from controller.check.report import FORMATS, render, render_text
 from controller.check.schema import SchemaError, SchemaSet
 from controller.cli_sign import sign_app
-from controller.domain.model import parse_timestamp
+from controller.domain.moments import parse_timestamp
 from controller.domain.signoffs import AllowedSigners, SignersError, load_allowed_signers
+from controller.engine.decision_pipeline import PolicySet
 from controller.engine.factory import ENGINES, policy_set_from_library
 from controller.engine.protocol import EngineError
-from controller.engine.verdict import PolicySet
 from controller.observe.prometheus import PrometheusConfig
 
 app = typer.Typer(

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from controller.check.run import ObservedLookup
-from controller.domain.model import SpecError
+from controller.domain.errors import SpecError
 from controller.domain.observed import (
     FleetObservation,
     LoadedAlert,

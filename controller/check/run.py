@@ -15,7 +15,7 @@ from controller.domain.alert_rules import AlertRules, RuleFile, read_prometheus_
 from controller.domain.observed import ObservedFacts
 from controller.domain.policy_input import Operation, PolicyContext
 from controller.domain.signoffs import AllowedSigners, signoff_records
-from controller.engine.verdict import PolicySet, decide_agent
+from controller.engine.decision_pipeline import PolicySet, decide_agent
 
 
 def validate(manifests: Manifests, schemas: SchemaSet) -> list[Document]:

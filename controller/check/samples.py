@@ -21,8 +21,9 @@ from controller.check.observe import SampleObserver
 from controller.check.report import CheckRun
 from controller.check.run import check
 from controller.check.schema import SchemaSet
-from controller.domain.model import SpecError, parse_timestamp
-from controller.engine.verdict import PolicySet
+from controller.domain.errors import SpecError
+from controller.domain.moments import parse_timestamp
+from controller.engine.decision_pipeline import PolicySet
 
 SAMPLE_GLOB = "*.yaml.sample"
 SAMPLE_AT = re.compile(r"^# golive-sample-at: (\S+)[ \t]*$", re.MULTILINE)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from controller.domain.model import describe_value
+from controller.domain.errors import describe_value
 
 GROUP = "monitoring.coreos.com"
 VERSION = "v1"

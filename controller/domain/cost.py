@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from decimal import Decimal, Inexact, InvalidOperation, localcontext
 from typing import Any
 
-from controller.domain.model import DECIMAL_STRING, SpecError, parse_model
+from controller.domain.errors import SpecError
+from controller.domain.model import DECIMAL_STRING, parse_model
 
 DAYS_PER_MONTH = 30
 SCALES = (1, 10, 100)

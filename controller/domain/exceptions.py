@@ -7,17 +7,12 @@ at the next expiry); Rego only ever sees the active exceptions.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from controller.domain.model import AgentException
-
-
-def format_timestamp(moment: datetime) -> str:
-    """UTC, second precision, `Z` suffix: the form Kubernetes writes (`2026-12-01T00:00:00Z`)."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime: golive compares only time-zone-aware moments")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+from controller.domain.moments import format_timestamp
 
 
 def _applies(exception: AgentException, agent_name: str, namespace: str) -> bool:
@@ -81,3 +76,31 @@ def owner_approved(
         else:
             waiving.append(exception)
     return waiving, refused
+
+
+@dataclass(frozen=True)
+class ApplicableExceptions:
+    """The AgentExceptions that matter to one decision, filtered once: `waiving` are active for
+    the agent and approved by someone other than its owner; `refused` are active but approved
+    by the owner (they waive nothing, and the policy input says why)."""
+
+    waiving: tuple[AgentException, ...]
+    refused: tuple[AgentException, ...]
+
+    @property
+    def next_expiry(self) -> datetime | None:
+        """When a waiver expires by itself: the agent is decided again then."""
+        return min((e.expires_at for e in self.waiving), default=None)
+
+
+def applicable_exceptions(
+    exceptions: Iterable[AgentException],
+    agent_name: str,
+    namespace: str,
+    owner_email: str | None,
+    now: datetime,
+) -> ApplicableExceptions:
+    waiving, refused = owner_approved(
+        active_exceptions(exceptions, agent_name, namespace, now), owner_email
+    )
+    return ApplicableExceptions(tuple(waiving), tuple(refused))

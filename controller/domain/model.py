@@ -16,41 +16,11 @@ from datetime import datetime
 from typing import Any
 
 from controller.domain.api import API_VERSION
+from controller.domain.errors import _MISSING, SpecError
+from controller.domain.moments import parse_timestamp
 
 # Money is a decimal string in the API (design.md): floats would make budgets inexact.
 DECIMAL_STRING = re.compile(r"^[0-9]+(\.[0-9]+)?$")
-
-_MISSING = object()
-
-
-def describe_value(value: object) -> str:
-    """A short, JSON-flavoured description of a value for error messages."""
-    if value is _MISSING:
-        return "nothing (the field is missing)"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"{json.dumps(value)} (boolean)"
-    if isinstance(value, int | float):
-        return f"{json.dumps(value)} (number)"
-    if isinstance(value, str):
-        shown = value if len(value) <= 60 else value[:57] + "..."
-        return f"{json.dumps(shown)} (string)"
-    if isinstance(value, Mapping):
-        return "an object"
-    if isinstance(value, list | tuple):
-        return "an array"
-    return type(value).__name__
-
-
-class SpecError(ValueError):
-    """A field of a resource does not have the shape golive needs."""
-
-    def __init__(self, path: str, expected: str, found: object = _MISSING) -> None:
-        self.path = path
-        self.expected = expected
-        self.found = describe_value(found)
-        super().__init__(f"{path}: expected {expected}, found {self.found}")
 
 
 def _get(obj: Mapping[str, Any], key: str) -> object:
@@ -101,19 +71,6 @@ def _decimal_string(value: object, path: str) -> str:
     if not isinstance(value, str) or not DECIMAL_STRING.match(value):
         raise SpecError(path, 'a decimal string like "4000"', value)
     return value
-
-
-def parse_timestamp(value: object, path: str) -> datetime:
-    """RFC 3339 with `Z` or an offset, as Kubernetes writes them; naive times are refused."""
-    if not isinstance(value, str):
-        raise SpecError(path, 'an RFC 3339 timestamp like "2026-12-01T00:00:00Z"', value)
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise SpecError(path, 'an RFC 3339 timestamp like "2026-12-01T00:00:00Z"', value) from None
-    if moment.tzinfo is None:
-        raise SpecError(path, "a timestamp with a time zone (Z or +hh:mm)", value)
-    return moment
 
 
 @dataclass(frozen=True)

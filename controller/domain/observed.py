@@ -33,7 +33,7 @@ from decimal import Decimal
 from typing import Any
 
 from controller.domain.cost import DAYS_PER_MONTH, format_amount, project_cost
-from controller.domain.exceptions import format_timestamp
+from controller.domain.moments import format_timestamp
 
 AGENT_LABEL = "agent"  # the series label that names the agent
 NAMESPACE_LABEL = "namespace"

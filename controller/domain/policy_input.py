@@ -21,12 +21,12 @@ from controller.domain.alert_rules import (
 from controller.domain.contract import ContractResolution
 from controller.domain.cost import project_cost
 from controller.domain.exceptions import (
-    active_exceptions,
+    ApplicableExceptions,
+    applicable_exceptions,
     exceptions_input,
-    format_timestamp,
-    owner_approved,
 )
 from controller.domain.model import AgentException
+from controller.domain.moments import format_timestamp
 from controller.domain.observed import ObservedFacts, observed_input
 from controller.domain.signoffs import AllowedSigners, signoffs_input
 
@@ -77,7 +77,7 @@ def agent_input(agent: Mapping[str, Any]) -> dict[str, Any]:
 def build_policy_input(
     agent: Mapping[str, Any],
     contract: ContractResolution,
-    exceptions: Iterable[AgentException],
+    exceptions: Iterable[AgentException] | ApplicableExceptions,
     context: PolicyContext,
     alert_rules: AlertRulesResolution | None = None,
     observed: ObservedFacts | None = None,
@@ -88,7 +88,8 @@ def build_policy_input(
     agent: the AgentDeployment as written (a dict; its namespace must be set).
     contract: from `resolve_contract`.
     alert_rules: from `resolve_alert_rules`; None: nowhere to look alerts up (`unavailable`).
-    exceptions: AgentExceptions of the namespace; only the ones active for this agent at
+    exceptions: AgentExceptions of the namespace, or the ones already filtered for this
+        decision (`applicable_exceptions`): only the ones active for this agent at
         `context.now` are handed to Rego (filtering here guarantees the design's promise),
         less those approved by the agent's owner (they waive nothing: `signoffs`).
     signers: the allowed signers the sign-offs are verified against; None: none configured.
@@ -98,13 +99,16 @@ def build_policy_input(
     block = agent_input(agent)
     name = block["metadata"]["name"]
     namespace = block["metadata"]["namespace"]
-    active = (
-        active_exceptions(exceptions, name, namespace, context.now)
-        if isinstance(name, str) and isinstance(namespace, str)
-        else []
-    )
     spec = block["spec"] if isinstance(block["spec"], Mapping) else {}
-    waiving, refused = owner_approved(active, owner_email_of(spec))
+    if not isinstance(exceptions, ApplicableExceptions):
+        exceptions = applicable_exceptions(
+            exceptions,
+            name if isinstance(name, str) else "",
+            namespace if isinstance(namespace, str) else "",
+            owner_email_of(spec),
+            context.now,
+        )
+    waiving, refused = exceptions.waiving, exceptions.refused
     document = {
         "agent": block,
         "contract": contract.to_input(),

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from controller.domain.exceptions import format_timestamp
-from controller.domain.model import SpecError
+from controller.domain.errors import SpecError
+from controller.domain.moments import format_timestamp
 from controller.domain.policy_metadata import PolicyInfo, day_parameter
 
 # Days from one review to the next: a month is 30 days (as in the budget projection), a

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from controller.domain.decision import Decision, Result
-from controller.domain.exceptions import format_timestamp
+from controller.domain.moments import format_timestamp
 from controller.domain.observed import ObservedFacts, observed_condition, observed_status
 
 MAX_VIOLATIONS = 20  # bounded: status lives in etcd and is read by every `kubectl get`

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from controller.engine.bundle import PolicyBundle, load_library
+from controller.engine.decision_pipeline import PolicySet
 from controller.engine.protocol import Engine
-from controller.engine.verdict import PolicySet
 
 ENGINES = ("embedded", "remote")
 

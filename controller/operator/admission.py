@@ -30,7 +30,7 @@ from controller.domain.decision import Decision, Result, Violation
 from controller.domain.observed import ObservedFacts
 from controller.domain.policy_input import Operation, PolicyContext
 from controller.domain.signoffs import AllowedSigners
-from controller.engine.verdict import PolicySet, decide_agent
+from controller.engine.decision_pipeline import PolicySet, decide_agent
 
 log = logging.getLogger("golive.admission")
 

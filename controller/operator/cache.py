@@ -25,10 +25,10 @@ from typing import Any
 
 from controller.domain.alert_rules import RuleFile, declared_alerts, read_prometheus_rule
 from controller.domain.api import ADMITTED_GENERATION
-from controller.domain.model import parse_timestamp
+from controller.domain.contract import contract_name
+from controller.domain.moments import parse_timestamp
 from controller.domain.observed import FleetObservation, ObservedFacts, observed_facts
 from controller.domain.workload import admitted_generation
-from controller.engine.verdict import contract_name
 
 Key = tuple[str, str]  # (namespace, name)
 

@@ -65,17 +65,16 @@ def _raw(event: kopf.RawEvent) -> dict[str, Any]:
 async def agent_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     rt = runtime_of(memo)
     key, kept = rt.state.put_agent(_raw(event), _deleted(event))
-    if not _deleted(event) and rt.reconciler.is_own_write(key, kept):
-        kept["status"] = rt.reconciler.written[key][1]  # equal: one copy kept, not two
+    if not _deleted(event) and rt.absorb_own_status(key, kept):
         return
-    rt.reconciler.queue.add(key)
+    rt.enqueue(key)
 
 
 async def contract_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     rt = runtime_of(memo)
     namespace, name = rt.state.put_contract(_raw(event), _deleted(event))
     for key in rt.state.agents_using_contract(namespace, name):
-        rt.reconciler.queue.add(key)
+        rt.enqueue(key)
 
 
 async def exception_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
@@ -89,7 +88,7 @@ async def exception_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> No
     if before is not None:
         affected |= set(rt.state.agents_targeted_by(before))
     for key in affected:
-        rt.reconciler.queue.add(key)
+        rt.enqueue(key)
 
 
 async def deployment_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
@@ -101,7 +100,7 @@ async def deployment_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> N
     # Ready follows the Deployment's availability; a change golive does not read (a replica
     # count, the echo of its own apply) decides nothing again.
     if rt.state.deployments.get(key) != before:
-        rt.reconciler.queue.add(key)
+        rt.enqueue(key)
 
 
 async def namespace_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
@@ -116,7 +115,7 @@ async def namespace_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo
     # again when they change, and when they first become known.
     if rt.state.namespace_labels.get(name) != before:
         for key in [key for key in rt.state.agents if key[0] == name]:
-            rt.reconciler.queue.add(key)
+            rt.enqueue(key)
 
 
 async def policy_configmap_event(
@@ -138,27 +137,23 @@ async def allowed_signers_event(
     (a removed key re-blocks what it approved, with nobody touching the agents)."""
     rt = runtime_of(memo)
     namespace, name = key_of(dict(body))
-    if rt.reconciler.signers.namespace != namespace:
+    if rt.signers.namespace != namespace:
         return
     data = None if _deleted(event) else dict(body.get("data") or {})
-    if rt.reconciler.signers.set_configmap(name, data):
-        rt.reconciler.enqueue_all()
+    if rt.signers.set_configmap(name, data):
+        rt.enqueue_all()
 
 
 async def prometheus_rule_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     """A PrometheusRule changed: the agents whose alerts are looked up in its namespace."""
     rt = runtime_of(memo)
     namespace = rt.state.put_alert_rule(_raw(event), _deleted(event))
-    configured = rt.reconciler.alert_rules_namespace
+    configured = rt.alert_rules_namespace
     if not rt.state.alert_rules_served:  # an event proves the CRD is served
         rt.state.alert_rules_served = True
-        affected = rt.state.agents_declaring_alerts()
-    elif configured is not None and configured != namespace:
-        return
-    else:
-        affected = rt.state.agents_declaring_alerts(None if configured else namespace)
-    for key in affected:
-        rt.reconciler.queue.add(key)
+        rt.enqueue_alert_users()
+    elif configured is None or configured == namespace:
+        rt.enqueue_alert_users(None if configured else namespace)
 
 
 def _established(crd: dict[str, Any]) -> bool:
@@ -179,8 +174,7 @@ async def crd_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     rt.state.alert_rules_served = served
     if not served:
         rt.state.alert_rules.clear()  # its objects go with it
-    for key in rt.state.agents_declaring_alerts():
-        rt.reconciler.queue.add(key)
+    rt.enqueue_alert_users()
 
 
 def build_registry() -> kopf.OperatorRegistry:

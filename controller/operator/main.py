@@ -180,11 +180,7 @@ async def operate(options: OperatorOptions, stop: asyncio.Event | None = None) -
         # configuration (see webhook.py).
         settings.admission.server = make_webhook_server(options, kube)
     tasks = [
-        *(
-            []
-            if discovered
-            else [asyncio.create_task(rediscover_alert_rules(state, reconciler, kube))]
-        ),
+        *([] if discovered else [asyncio.create_task(rediscover_alert_rules(rt, kube))]),
         asyncio.create_task(rt.policy_loader(), name="policy-loader"),
         asyncio.create_task(rt.auditor(), name="auditor"),
         asyncio.create_task(rt.observer(), name="prometheus-observer"),
@@ -250,11 +246,10 @@ async def discover_alert_rules(state: ClusterState, kube: KubeIO, attempts: int)
     return False
 
 
-async def rediscover_alert_rules(state: ClusterState, reconciler: Reconciler, kube: KubeIO) -> None:
-    while not await discover_alert_rules(state, kube, attempts=1):
+async def rediscover_alert_rules(rt: Runtime, kube: KubeIO) -> None:
+    while not await discover_alert_rules(rt.state, kube, attempts=1):
         await asyncio.sleep(5)
-    for key in state.agents_declaring_alerts():
-        reconciler.queue.add(key)
+    rt.enqueue_alert_users()
 
 
 class NoDiffBase(kopf.DiffBaseStorage):

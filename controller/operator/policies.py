@@ -17,9 +17,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from controller.engine.bundle import bundle_from_modules, load_library
+from controller.engine.decision_pipeline import PolicySet, unusable_policy_set
 from controller.engine.factory import make_engine
 from controller.engine.protocol import EngineError, EngineUnavailable, PolicyError
-from controller.engine.verdict import PolicySet, unusable_policy_set
 
 log = logging.getLogger("golive.policies")
 

@@ -33,7 +33,7 @@ from controller.domain.workload import (
     selector_labels,
     unready_pods_summary,
 )
-from controller.engine.verdict import decide_agent
+from controller.engine.decision_pipeline import decide_agent
 from controller.k8s.api import KubeIO
 from controller.operator import metrics
 from controller.operator.cache import ClusterState, Key, slim_deployment

@@ -7,6 +7,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from controller.domain.observed import (
     AgentObservation,
@@ -22,6 +23,7 @@ from controller.operator import metrics
 from controller.operator.cache import ClusterState
 from controller.operator.policies import PolicyManager
 from controller.operator.reconciler import Reconciler
+from controller.operator.signers import SignerStore
 
 log = logging.getLogger("golive.operator")
 
@@ -44,6 +46,35 @@ class Runtime:
     _last_good: FleetObservation | None = None
     # Each agent's observation at the last poll, to re-decide only agents whose facts moved.
     _last_seen: dict[tuple[str, str], AgentObservation | None] = field(default_factory=dict)
+
+    # --- the narrow API the kopf handlers and the webhook use ------------------------------
+
+    @property
+    def signers(self) -> SignerStore:
+        return self.reconciler.signers
+
+    @property
+    def alert_rules_namespace(self) -> str | None:
+        return self.reconciler.alert_rules_namespace
+
+    def enqueue(self, *keys: tuple[str, str]) -> None:
+        for key in keys:
+            self.reconciler.queue.add(key)
+
+    def enqueue_all(self) -> None:
+        self.reconciler.enqueue_all()
+
+    def enqueue_alert_users(self, namespace: str | None = None) -> None:
+        """The agents whose declared alerts are looked up in `namespace` (None: everywhere)."""
+        self.enqueue(*self.state.agents_declaring_alerts(namespace))
+
+    def absorb_own_status(self, key: tuple[str, str], kept: dict[str, Any]) -> bool:
+        """True when an agent event only echoes the status golive wrote (nothing to decide);
+        the cache then keeps the written copy rather than an equal second one."""
+        if not self.reconciler.is_own_write(key, kept):
+            return False
+        kept["status"] = self.reconciler.written[key][1]
+        return True
 
     def leading(self) -> bool:
         return self.elector is None or self.elector.leading

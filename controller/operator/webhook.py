@@ -67,7 +67,7 @@ def review_with(rt: Runtime, agent: dict[str, Any], operation: str, dry_run: boo
         now=datetime.now(UTC),
         # The operator's latest read of Prometheus: no query on the admission path.
         observed=rt.state.observed_facts(agent),
-        signers=rt.reconciler.signers.current,
+        signers=rt.signers.current,
     )
     _record(verdict, current.engine.name, started)
     return verdict

@@ -40,10 +40,10 @@ from hypothesis import strategies as st
 from controller.domain.decision import Decision, Reason, Result
 from controller.domain.policy_input import Operation, PolicyContext
 from controller.engine.bundle import ENTRYPOINT_MODULE, bundle_from_modules, load_library
+from controller.engine.decision_pipeline import PolicySet, decide_agent
 from controller.engine.embedded import EmbeddedEngine
 from controller.engine.factory import policy_set_from_library
 from controller.engine.protocol import EngineUnavailable
-from controller.engine.verdict import PolicySet, decide_agent
 from kit.controlplane import REPO, ControlPlane, OpaServer
 from kit.operator import (
     OperatorProcess,

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from controller.domain.alert_rules import AlertRules
 from controller.domain.decision import Result
 from controller.domain.policy_input import Operation, PolicyContext
+from controller.engine.decision_pipeline import PolicySet, decide_agent
 from controller.engine.factory import policy_set_from_library
-from controller.engine.verdict import PolicySet, decide_agent
 from kit.controlplane import REPO, ControlPlane
 from kit.operator import OperatorProcess, admission_review
 from tests.e2e.agents import agent

@@ -33,9 +33,9 @@ from controller.check.loader import load
 from controller.check.run import with_namespace
 from controller.domain.policy_input import Operation, PolicyContext
 from controller.engine.bundle import TIMED_ENTRYPOINT_RULE, load_library
+from controller.engine.decision_pipeline import PolicySet, decide_agent
 from controller.engine.factory import policy_set_from_library
 from controller.engine.protocol import ENTRYPOINT_PACKAGE
-from controller.engine.verdict import PolicySet, decide_agent
 from kit.controlplane import REPO, ControlPlane, OpaServer, tool_bin_dir
 from kit.operator import OperatorProcess
 from tests.e2e.agents import agent, get, wait_admitted

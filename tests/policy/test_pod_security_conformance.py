@@ -23,8 +23,8 @@ import yaml
 
 from controller.check.run import check
 from controller.domain.policy_input import Operation, PolicyContext
+from controller.engine.decision_pipeline import PolicySet, decide_agent
 from controller.engine.factory import policy_set_from_library
-from controller.engine.verdict import PolicySet, decide_agent
 from kit.controlplane import go_module_dir
 
 REPO = Path(__file__).resolve().parents[2]

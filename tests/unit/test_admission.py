@@ -18,8 +18,8 @@ from cryptography import x509
 from controller.domain.decision import RawViolation
 from controller.domain.policy_metadata import PolicyInfo
 from controller.engine.bundle import PolicyBundle
+from controller.engine.decision_pipeline import PolicySet, unusable_policy_set
 from controller.engine.protocol import EngineUnavailable, PolicyError
-from controller.engine.verdict import PolicySet, unusable_policy_set
 from controller.k8s import certs
 from controller.k8s.webhook import webhook_configuration
 from controller.operator.admission import (

@@ -38,10 +38,11 @@ from controller.domain.decision import (
     with_skipped,
 )
 from controller.domain.policy_input import Operation, PolicyContext
+from controller.engine.decision_pipeline import PolicySet, decide_agent
 from controller.engine.factory import policy_set_from_library
-from controller.engine.verdict import PolicySet, decide_agent
 from controller.operator.cache import ClusterState
 from controller.operator.handlers import crd_event, prometheus_rule_event
+from controller.operator.runtime import Runtime
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "invoice-triage.yaml"
@@ -471,10 +472,11 @@ class FakeReconciler:
         self.alert_rules_namespace = namespace
 
 
-class FakeRuntime:
+class FakeRuntime(Runtime):
+    """The operator's Runtime (the handlers' API) around a reconciler that only queues."""
+
     def __init__(self, namespace: str | None = None) -> None:
-        self.state = ClusterState()
-        self.reconciler = FakeReconciler(namespace)
+        super().__init__(ClusterState(), None, FakeReconciler(namespace))  # type: ignore[arg-type]
 
 
 class Memo:

@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from controller.domain.cost import format_amount, project_cost
-from controller.domain.model import SpecError, parse_agent_deployment, parse_models
+from controller.domain.errors import SpecError
+from controller.domain.model import parse_agent_deployment, parse_models
 from controller.domain.status import status_cost
 
 DESIGN_BUDGET = {

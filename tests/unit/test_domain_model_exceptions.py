@@ -7,20 +7,20 @@ from typing import Any
 
 import pytest
 
+from controller.domain.errors import SpecError
 from controller.domain.exceptions import (
     active_exceptions,
     exceptions_input,
-    format_timestamp,
     next_expiry,
     waived_policies,
 )
 from controller.domain.model import (
     AgentException,
-    SpecError,
     parse_agent_contract,
     parse_agent_deployment,
     parse_agent_exception,
 )
+from controller.domain.moments import format_timestamp
 
 
 def agent(**spec: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from controller.check.samples import sample_time
-from controller.domain.model import SpecError
+from controller.domain.errors import SpecError
 from controller.domain.policy_metadata import PolicyInfo, PolicyMetadataError, policy_info
 from controller.domain.review import (
     CADENCE_DAYS,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from controller.domain.decision import RawViolation, Reason, Result
 from controller.domain.policy_metadata import PolicyInfo
+from controller.engine.decision_pipeline import evaluate_decision
 from controller.engine.protocol import Engine, EngineUnavailable, PolicyError
-from controller.engine.verdict import evaluate_decision
 from tests.unit.fake_engine import FakeEngine
 
 POLICIES = {

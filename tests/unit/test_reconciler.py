@@ -9,8 +9,8 @@ from typing import Any
 from controller.domain.decision import RawViolation
 from controller.domain.policy_metadata import PolicyInfo
 from controller.engine.bundle import PolicyBundle
+from controller.engine.decision_pipeline import PolicySet, unusable_policy_set
 from controller.engine.protocol import EngineUnavailable, PolicyError
-from controller.engine.verdict import PolicySet, unusable_policy_set
 from controller.operator.cache import ClusterState
 from controller.operator.policies import PolicyManager
 from controller.operator.reconciler import Reconciler

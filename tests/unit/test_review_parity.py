@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from controller.domain.contract import resolve_contract
-from controller.domain.exceptions import format_timestamp
-from controller.domain.model import SpecError
+from controller.domain.errors import SpecError
+from controller.domain.moments import format_timestamp
 from controller.domain.policy_input import Operation, PolicyContext, build_policy_input
 from controller.domain.review import (
     DUE_POLICY,

@@ -7,11 +7,11 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from controller.domain.exceptions import format_timestamp
+from controller.domain.moments import format_timestamp
 from controller.domain.policy_metadata import policy_info
 from controller.domain.review import DUE_POLICY, REMINDER_POLICY
 from controller.engine.bundle import PolicyBundle
-from controller.engine.verdict import PolicySet
+from controller.engine.decision_pipeline import PolicySet
 from controller.operator.cache import ClusterState
 from controller.operator.policies import PolicyManager
 from controller.operator.reconciler import Reconciler

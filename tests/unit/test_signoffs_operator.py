@@ -15,11 +15,12 @@ import yaml
 from controller.domain.alert_rules import AlertRules
 from controller.domain.policy_input import Operation, PolicyContext
 from controller.domain.signoffs import SIGNERS_KEY, SIGNERS_LABEL, approval_payload
+from controller.engine.decision_pipeline import decide_agent
 from controller.engine.factory import policy_set_from_library
-from controller.engine.verdict import decide_agent
 from controller.operator.admission import review
-from controller.operator.cache import slim_exception
+from controller.operator.cache import ClusterState, slim_exception
 from controller.operator.handlers import allowed_signers_event
+from controller.operator.runtime import Runtime
 from controller.operator.signers import SignerStore
 from kit.controlplane import tool_bin_dir
 from tests.sshkeys import Key, make_key, signer_entry
@@ -71,9 +72,11 @@ class FakeReconciler:
         self.enqueued += 1
 
 
-class FakeRuntime:
+class FakeRuntime(Runtime):
+    """The operator's Runtime (the handlers' API) around a reconciler that only counts."""
+
     def __init__(self) -> None:
-        self.reconciler = FakeReconciler()
+        super().__init__(ClusterState(), None, FakeReconciler())  # type: ignore[arg-type]
 
 
 class Memo:

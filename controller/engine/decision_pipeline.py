@@ -20,10 +20,11 @@ from controller.domain.alert_rules import (
     resolve_alert_rules,
     skipped_finding,
 )
-from controller.domain.contract import resolve_contract
+from controller.domain.contract import contract_name, resolve_contract
 from controller.domain.decision import Decision, Reason, Violation, decide, unknown, with_skipped
-from controller.domain.exceptions import active_exceptions, owner_approved
-from controller.domain.model import AgentException, SpecError, parse_agent_exception
+from controller.domain.errors import SpecError
+from controller.domain.exceptions import applicable_exceptions
+from controller.domain.model import AgentException, parse_agent_exception
 from controller.domain.observed import ObservedFacts, skipped_observed
 from controller.domain.policy_input import PolicyContext, build_policy_input, owner_email_of
 from controller.domain.policy_metadata import PolicyInfo
@@ -71,13 +72,6 @@ class UnusableEngine:
 
 def unusable_policy_set(engine_kind: str, failure: EngineError) -> PolicySet:
     return PolicySet(UnusableEngine(engine_kind, failure), PolicyBundle({}, {}, ""))
-
-
-def contract_name(agent: Mapping[str, Any]) -> str | None:
-    spec = agent.get("spec")
-    ref = spec.get("contractRef") if isinstance(spec, Mapping) else None
-    name = ref.get("name") if isinstance(ref, Mapping) else None
-    return name if isinstance(name, str) and name else None
 
 
 def parse_exceptions(objects: Iterable[Mapping[str, Any]]) -> list[AgentException]:
@@ -148,14 +142,21 @@ def decide_agent(
     metadata: Mapping[str, Any] = raw_metadata if isinstance(raw_metadata, Mapping) else {}
     name = str(metadata.get("name", ""))
     namespace = str(metadata.get("namespace", ""))
-    parsed = parse_exceptions(exceptions)
+    spec = agent.get("spec")
+    applicable = applicable_exceptions(  # filtered once for the input and the decision
+        parse_exceptions(exceptions),
+        name,
+        namespace,
+        owner_email_of(spec if isinstance(spec, Mapping) else {}),
+        context.now,
+    )
     wanted = contract_name(agent)
     found = contracts(namespace, wanted) if contracts is not None and wanted else None
     try:
         resolution = resolve_contract(wanted, found, lookup_skipped=contracts is None)
         alerts = resolve_alert_rules(agent.get("spec"), namespace, alert_rules)
         policy_input = build_policy_input(
-            agent, resolution, parsed, context, alerts, observed, signers=signers
+            agent, resolution, applicable, context, alerts, observed, signers=signers
         )
     except RecursionError:
         # Nested deeper than Python copies (spec.template and contract schemas are free-form):
@@ -164,14 +165,10 @@ def decide_agent(
         message = "the agent or its contract is nested too deeply to be decided"
         decision = unknown(Reason.POLICY_ERROR, message, engine.name, engine.digest)
         return Verdict(decision, None, {})
-    spec = agent.get("spec")
-    active, _ = owner_approved(
-        active_exceptions(parsed, name, namespace, context.now),
-        owner_email_of(spec if isinstance(spec, Mapping) else {}),
-    )
     # No exception waives the rules that judge sign-offs (that would make forged waivers good).
     waiving = [
-        replace(e, policies=tuple(p for p in e.policies if p not in UNWAIVABLE)) for e in active
+        replace(e, policies=tuple(p for p in e.policies if p not in UNWAIVABLE))
+        for e in applicable.waiving
     ]
     decision = evaluate_decision(
         policy_set.engine, policy_set.bundle.policies, policy_input, waiving
@@ -186,5 +183,4 @@ def decide_agent(
     if skipped_checks:
         # Said, not silently passed: the check could not run (Kyverno's `skip` result).
         decision = with_skipped(decision, skipped_checks)
-    recheck_at = min((e.expires_at for e in active), default=None)  # the next expiry
-    return Verdict(decision, recheck_at, policy_input)
+    return Verdict(decision, applicable.next_expiry, policy_input)

@@ -1,11 +1,11 @@
 """The admission verdict for one AgentDeployment CREATE/UPDATE: plain functions, no kopf.
 
-`review` calls `decide_agent` exactly as the reconcile gate does (same policy set, same
-exceptions from the operator's cache, same namespace labels) with two differences that the
-design fixes: `context.operation` is CREATE or UPDATE, and the contract and alert-rule lookups
-are deferred (`contract.resolution` and `alertRules.resolution: skipped`), because GitOps tools
-may apply the contract and the PrometheusRules after the agent; the reconcile gate enforces
-that they exist.
+`review` decides through the operator's one decision entry (controller/operator/decider.py),
+as the reconcile gate does (same policy set, exceptions, namespace labels, signers and read of
+Prometheus), with two differences that the design fixes: `context.operation` is CREATE or
+UPDATE, and the contract and alert-rule lookups are deferred (`contract.resolution` and
+`alertRules.resolution: skipped`), because GitOps tools may apply the contract and the
+PrometheusRules after the agent; the reconcile gate enforces that they exist.
 
 Outcomes:
 - admitted: allowed; `warn` violations become admission warnings (kubectl prints
@@ -19,18 +19,14 @@ Outcomes:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from controller.domain.alert_rules import AlertRules
 from controller.domain.api import AGENTS, GROUP, VERSION
 from controller.domain.decision import Decision, Result, Violation
-from controller.domain.observed import ObservedFacts
-from controller.domain.policy_input import Operation, PolicyContext
-from controller.domain.signoffs import AllowedSigners
-from controller.engine.decision_pipeline import PolicySet, decide_agent
+from controller.domain.policy_input import Operation
+from controller.engine.decision_pipeline import Verdict
 
 log = logging.getLogger("golive.admission")
 
@@ -95,22 +91,23 @@ def display_name(agent: Mapping[str, Any]) -> str:
     return str(name)
 
 
+# Decides one agent for an admission operation (CREATE or UPDATE): the operator's Decider,
+# bound to the moment and the operator's latest read of Prometheus.
+DecideAtTheDoor = Callable[[Mapping[str, Any], Operation], Verdict]
+
+
 def review(
     agent: Mapping[str, Any],
     operation: str,
     *,
     dry_run: bool,
-    policy_set: PolicySet,
-    exceptions: Iterable[Mapping[str, Any]],
-    namespace_labels: Mapping[str, str],
-    now: datetime,
-    observed: ObservedFacts | None = None,
-    signers: AllowedSigners | None = None,
+    decide: DecideAtTheDoor,
 ) -> AdmissionVerdict:
     """Decide one admission request (blocking: evaluates the policies; call it in a thread).
 
     agent: request.object, the AgentDeployment as the API server is about to store it.
-    policy_set: the operator's current policies (an unusable set denies: Unknown).
+    decide: the one decision entry (controller/operator/decider.py), which defers the contract
+        and alert-rule lookups at the door; an unusable policy set denies: Unknown.
     dry_run: request.dryRun. The verdict is the same; the flag is returned so the caller can
         keep dry runs out of side effects.
     """
@@ -140,17 +137,7 @@ def review(
             dry_run=dry_run,
         )
     try:
-        verdict = decide_agent(
-            policy_set,
-            agent,
-            contracts=None,  # deferred: the reconcile gate enforces the contract's existence
-            exceptions=exceptions,
-            context=PolicyContext(op, now, dict(namespace_labels)),
-            # deferred too: PrometheusRules are other objects, GitOps may apply them later
-            alert_rules=AlertRules.deferred(),
-            observed=observed,
-            signers=signers,  # the same allowed signers as the reconcile gate
-        )
+        verdict = decide(agent, op)
     except Exception as error:  # never an allow by accident
         log.exception("admission of %s failed", name)
         return AdmissionVerdict(

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
-from controller.domain.alert_rules import NO_CRD_REASON, AlertRules
 from controller.domain.decision import Decision, Result
 from controller.domain.model import spec_of
 from controller.domain.observed import ObservedFacts
-from controller.domain.policy_input import Operation, PolicyContext
+from controller.domain.policy_input import Operation
 from controller.domain.review import (
     earliest,
     next_review_moment,
@@ -33,10 +31,10 @@ from controller.domain.workload import (
     selector_labels,
     unready_pods_summary,
 )
-from controller.engine.decision_pipeline import decide_agent
 from controller.k8s.api import KubeIO
 from controller.operator import metrics
 from controller.operator.cache import ClusterState, Key, slim_deployment
+from controller.operator.decider import Decider
 from controller.operator.policies import PolicyManager
 from controller.operator.signers import SignerStore
 from controller.operator.workqueue import WorkQueue
@@ -74,6 +72,7 @@ class Reconciler:
         self.alert_rules_namespace = alert_rules_namespace
         # The allowed signers sign-offs are verified against (watched ConfigMaps).
         self.signers = signers or SignerStore("")
+        self.decider = Decider(state, policies, self.signers, alert_rules_namespace)
         self.queue: WorkQueue[Key] = queue or WorkQueue()
         # What we last wrote per agent, so our own status write does not trigger a re-decision.
         self.written: dict[Key, tuple[int, dict[str, Any]]] = {}
@@ -83,35 +82,11 @@ class Reconciler:
     def decide(
         self, agent: dict[str, Any], now: datetime, observed: ObservedFacts | None = None
     ) -> tuple[Decision, datetime | None]:
-        """Blocking: evaluates the policies (call it in a thread).
-
-        observed: `state.observed_facts(agent)`, taken once per reconcile by the caller so the
-        decision and the status speak of the same read of Prometheus."""
-        started = time.perf_counter()
-        current = self.policies.current
-        namespace = agent["metadata"]["namespace"]
-        verdict = decide_agent(
-            current,
-            agent,
-            contracts=self.state.contract,
-            exceptions=self.state.namespace_exceptions(namespace),
-            context=PolicyContext(
-                Operation.RECONCILE, now, self.state.namespace_labels.get(namespace, {})
-            ),
-            alert_rules=self.alert_rules(),
-            observed=observed,
-            signers=self.signers.current,
-        )
-        metrics.EVALUATION_SECONDS.labels("reconcile", current.engine.name).observe(
-            time.perf_counter() - started
+        """Blocking: evaluates the policies (call it in a thread)."""
+        verdict = self.decider.decide(
+            agent, Operation.RECONCILE, now, source="reconcile", observed=observed
         )
         return verdict.decision, verdict.recheck_at
-
-    def alert_rules(self) -> AlertRules:
-        """The watched PrometheusRules, or a visible skip when the cluster has no such CRD."""
-        if not self.state.alert_rules_served:
-            return AlertRules.unavailable(NO_CRD_REASON)
-        return AlertRules.lookup(self.state.rules_in, self.alert_rules_namespace)
 
     # --- the gate ---------------------------------------------------------------------------
 
@@ -150,7 +125,6 @@ class Reconciler:
         )
         observed = self.state.observed_facts(agent)
         decision, recheck_at = await asyncio.to_thread(self.decide, agent, now, observed)
-        metrics.record_decision("reconcile", decision)
         deployment = self.state.deployments.get(key)
         running = admitted_generation(deployment)
         applied = False

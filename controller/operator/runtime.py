@@ -21,6 +21,7 @@ from controller.k8s.lease import LeaseElector
 from controller.observe.prometheus import PrometheusClient, poll
 from controller.operator import metrics
 from controller.operator.cache import ClusterState
+from controller.operator.decider import Decider
 from controller.operator.policies import PolicyManager
 from controller.operator.reconciler import Reconciler
 from controller.operator.signers import SignerStore
@@ -48,6 +49,10 @@ class Runtime:
     _last_seen: dict[tuple[str, str], AgentObservation | None] = field(default_factory=dict)
 
     # --- the narrow API the kopf handlers and the webhook use ------------------------------
+
+    @property
+    def decider(self) -> Decider:
+        return self.reconciler.decider
 
     @property
     def signers(self) -> SignerStore:

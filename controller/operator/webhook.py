@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -52,36 +51,21 @@ OnReady = Callable[[str], Awaitable[None]]
 
 
 def review_with(rt: Runtime, agent: dict[str, Any], operation: str, dry_run: bool) -> Any:
-    """Blocking: the verdict with the operator's policies, exceptions and namespace labels."""
-    started = time.perf_counter()
-    meta = agent.get("metadata")
-    namespace = str(meta.get("namespace") or "") if isinstance(meta, dict) else ""
-    current = rt.policies.current
+    """Blocking: the verdict through the operator's decision entry, at this moment and with its
+    latest read of Prometheus (no query on the admission path)."""
+    now = datetime.now(UTC)
+    source = "admission-dryrun" if dry_run else "admission"
     verdict = review(
         agent,
         operation,
         dry_run=dry_run,
-        policy_set=current,
-        exceptions=rt.state.namespace_exceptions(namespace),
-        namespace_labels=rt.state.namespace_labels.get(namespace, {}),
-        now=datetime.now(UTC),
-        # The operator's latest read of Prometheus: no query on the admission path.
-        observed=rt.state.observed_facts(agent),
-        signers=rt.signers.current,
+        decide=lambda obj, op: rt.decider.decide(
+            obj, op, now, source=source, observed=rt.state.observed_facts(obj)
+        ),
     )
-    _record(verdict, current.engine.name, started)
-    return verdict
-
-
-def _record(verdict: AdmissionVerdict, engine: str, started: float) -> None:
-    """Metrics: every decision is counted; dry runs under their own source so that the
-    "admission" series counts only requests that can store something."""
-    source = "admission-dryrun" if verdict.dry_run else "admission"
-    if verdict.decision is not None:
-        metrics.record_decision(source, verdict.decision)
-    else:
+    if verdict.decision is None:  # refused before a decision: counted here, not by the Decider
         metrics.DECISIONS.labels(source, "unknown").inc()
-    metrics.EVALUATION_SECONDS.labels(source, engine).observe(time.perf_counter() - started)
+    return verdict
 
 
 async def validate_agent(

@@ -15,16 +15,24 @@ import aiohttp
 import pytest
 from cryptography import x509
 
+from controller.domain.alert_rules import AlertRules
 from controller.domain.decision import RawViolation
+from controller.domain.policy_input import Operation, PolicyContext
 from controller.domain.policy_metadata import PolicyInfo
 from controller.engine.bundle import PolicyBundle
-from controller.engine.decision_pipeline import PolicySet, unusable_policy_set
+from controller.engine.decision_pipeline import (
+    PolicySet,
+    Verdict,
+    decide_agent,
+    unusable_policy_set,
+)
 from controller.engine.protocol import EngineUnavailable, PolicyError
 from controller.k8s import certs
 from controller.k8s.webhook import webhook_configuration
 from controller.operator.admission import (
     AdmissionVerdict,
     BadReview,
+    DecideAtTheDoor,
     check_review,
     review,
 )
@@ -101,11 +109,31 @@ def run(
         obj if obj is not None else agent(),
         operation,
         dry_run=dry_run,
-        policy_set=PolicySet(engine, BUNDLE),
-        exceptions=exceptions or [],
-        namespace_labels=labels or {},
-        now=NOW,
+        decide=at_the_door(PolicySet(engine, BUNDLE), exceptions or [], labels or {}),
     )
+
+
+def at_the_door(
+    policy_set: PolicySet,
+    exceptions: list[Mapping[str, Any]],
+    labels: Mapping[str, str],
+    signers: Any = None,
+) -> DecideAtTheDoor:
+    """What the operator's Decider does at the door, without a cluster: the contract and
+    alert-rule lookups deferred."""
+
+    def decide(obj: Mapping[str, Any], operation: Operation) -> Verdict:
+        return decide_agent(
+            policy_set,
+            obj,
+            contracts=None,
+            exceptions=exceptions,
+            context=PolicyContext(operation, NOW, labels),
+            alert_rules=AlertRules.deferred(),
+            signers=signers,
+        )
+
+    return decide
 
 
 # --- the verdict ------------------------------------------------------------------------------
@@ -161,15 +189,8 @@ def test_an_unknown_decision_denies_with_the_reason(error: Exception, reason: st
 
 
 def test_no_policies_loaded_denies() -> None:
-    verdict = review(
-        agent(),
-        "CREATE",
-        dry_run=False,
-        policy_set=unusable_policy_set("embedded", PolicyError("module broken.rego: parse error")),
-        exceptions=[],
-        namespace_labels={},
-        now=NOW,
-    )
+    broken = unusable_policy_set("embedded", PolicyError("module broken.rego: parse error"))
+    verdict = review(agent(), "CREATE", dry_run=False, decide=at_the_door(broken, [], {}))
     assert not verdict.allowed and "parse error" in verdict.message and verdict.code == 503
 
 

@@ -24,6 +24,7 @@ from controller.operator.runtime import Runtime
 from controller.operator.signers import SignerStore
 from kit.controlplane import tool_bin_dir
 from tests.sshkeys import Key, make_key, signer_entry
+from tests.unit.test_admission import at_the_door
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
@@ -132,9 +133,8 @@ def test_webhook_and_gate_decide_the_same_with_the_same_signers(lee: Key) -> Non
                 alert_rules=AlertRules.deferred(),  # as at the door: not what this is about
             )  # fmt: skip
             door = review(
-                agent, "CREATE", dry_run=False, policy_set=policy_set, exceptions=[],
-                namespace_labels={}, now=NOW, signers=signers,
-            )  # fmt: skip
+                agent, "CREATE", dry_run=False, decide=at_the_door(policy_set, [], {}, signers)
+            )
             assert gate.policy_input["signoffs"]["approvals"][0]["verified"] is verified
             assert door.decision is not None
             found = {(v.policy, v.field, v.message) for v in door.decision.violations}

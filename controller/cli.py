@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
-import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,10 +15,11 @@ from controller import __version__
 from controller.check.report import FORMATS, render, render_text
 from controller.check.schema import SchemaError, SchemaSet
 from controller.cli_sign import sign_app
+from controller.domain.api import namespace_name_problem
 from controller.domain.moments import parse_timestamp
 from controller.domain.signoffs import AllowedSigners, SignersError, load_allowed_signers
 from controller.engine.decision_pipeline import PolicySet
-from controller.engine.factory import ENGINES, policy_set_from_library
+from controller.engine.factory import ENGINES, engine_problem, policy_set_from_library
 from controller.engine.protocol import EngineError
 from controller.observe.prometheus import PrometheusConfig
 
@@ -44,19 +43,12 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(EXIT_USAGE)
 
 
-NAMESPACE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-
-
 def alert_rules_namespace_of(value: str | None) -> str | None:
     """--alert-rules-namespace: a namespace name (RFC 1123 label) or nothing."""
-    if not value:
-        return None
-    if not NAMESPACE_NAME.match(value):
-        raise fail(
-            f"--alert-rules-namespace: expected a namespace name (lowercase letters, digits "
-            f"and '-', at most 63), got {value!r}"
-        )
-    return value
+    problem = namespace_name_problem("--alert-rules-namespace", value)
+    if problem:
+        raise fail(problem)
+    return value or None
 
 
 def parse_now(at: str | None) -> datetime:
@@ -72,7 +64,7 @@ def load_policy_set(
     policies: list[Path], safe_library: bool, engine: str, opa_url: str | None
 ) -> PolicySet:
     if engine not in ENGINES:
-        raise fail(f"--engine: expected one of {', '.join(ENGINES)}, got {engine!r}")
+        raise fail(engine_problem(engine))
     try:
         return policy_set_from_library(engine, policies, safe_library=safe_library, opa_url=opa_url)
     except EngineError as error:
@@ -308,45 +300,29 @@ def policy_test_command(
     ] = False,
 ) -> None:
     """Run the Rego unit tests and check every sample (allowed must pass, disallowed must fail)."""
+    from controller.check import policy_test
     from controller.check.samples import check_samples
-    from controller.engine.rego_tests import run_rego_tests
 
-    console = Console(highlight=False)
-    failures = 0
-    if runner == "opa":
-        proc = subprocess.run([opa, "test", str(directory)], check=False)
-        failures += proc.returncode != 0
-    elif runner == "embedded":
-        try:
-            results = run_rego_tests(directory)
-        except EngineError as error:
-            raise fail(f"the Rego tests in {directory} cannot run: {error}") from None
-        for r in results:
-            if r.failed:
-                where = f"{r.file}:{r.row}" if r.file else r.package
-                console.print(
-                    f"[red]{r.outcome.upper()}[/red] {where} {r.package}.{r.name}: {r.message}"
-                )
-        failed = sum(r.failed for r in results)
-        console.print(f"rego tests: {len(results) - failed} passed, {failed} failed")
-        failures += failed
-        if not results:
-            console.print("[red]no Rego tests found[/red]")
-            failures += 1
-    else:
+    if runner not in policy_test.RUNNERS:
         raise fail(f"--runner: expected embedded or opa, got {runner!r}")
+    console = Console(highlight=False)
+    report = policy_test.LibraryReport()
+    try:
+        policy_test.rego_tests(directory, runner, opa, report)
+    except EngineError as error:
+        raise fail(f"the Rego tests in {directory} cannot run: {error}") from None
+    for line in report.lines:
+        console.print(line)
+    report.lines.clear()
     policy_set = load_policy_set([directory], with_safe_library, "embedded", None)
     try:
-        samples = check_samples(directory, policy_set, datetime.now(UTC), load_schemas())
+        results = check_samples(directory, policy_set, datetime.now(UTC), load_schemas())
     finally:
         policy_set.engine.close()
-    for s in samples:
-        if not s.passed:
-            console.print(f"[red]FAIL[/red] {s.path} ({s.expected}): {s.detail}")
-    bad = sum(not s.passed for s in samples)
-    console.print(f"samples: {len(samples) - bad} passed, {bad} failed")
-    failures += bad + (not samples)
-    raise typer.Exit(EXIT_VIOLATIONS if failures else EXIT_OK)
+    policy_test.samples(results, report)
+    for line in report.lines:
+        console.print(line)
+    raise typer.Exit(EXIT_VIOLATIONS if report.failures else EXIT_OK)
 
 
 @app.command("run")
@@ -446,35 +422,6 @@ def run_command(
     """Run the operator: gate AgentDeployments and keep their status."""
     from controller.operator.main import OperatorOptions, run
 
-    if engine not in ENGINES:
-        raise fail(f"--engine: expected one of {', '.join(ENGINES)}, got {engine!r}")
-    if engine == "remote" and not opa_url:
-        raise fail("--engine remote needs --opa-url (e.g. http://opa.golive:8181)")
-    folders = policies or []
-    if policy_namespace is not None and (folders or not safe_library):
-        raise fail(
-            "--policy-namespace reads the whole library from ConfigMaps; it does not combine "
-            "with --policies or --no-safe-library"
-        )
-    for folder in folders:
-        if not folder.is_dir():
-            raise fail(f"--policies: {folder} is not a folder")
-    if policy_namespace is None and not folders and not safe_library:
-        raise fail("--no-safe-library needs --policies DIR: there would be nothing to decide with")
-    if not 0 <= webhook_port <= 65535:
-        raise fail(f"--webhook-port: expected 0..65535, got {webhook_port}")
-    if webhook_cert_dir is not None and webhook_port and not webhook_cert_dir.is_dir():
-        raise fail(f"--webhook-cert-dir: {webhook_cert_dir} is not a folder")
-    if webhook_failure_policy not in ("Fail", "Ignore"):
-        raise fail(
-            f"--webhook-failure-policy: expected Fail or Ignore, got {webhook_failure_policy!r}"
-        )
-    if not 1 <= webhook_timeout <= 30:
-        raise fail(f"--webhook-timeout: expected 1..30 seconds, got {webhook_timeout}")
-    if webhook_register and not webhook_port:
-        raise fail("--webhook-register needs --webhook-port")
-    if not 2 <= lease_duration <= 300:
-        raise fail(f"--lease-duration: expected 2..300 seconds, got {lease_duration}")
     prometheus = prometheus_config(
         prometheus_url,
         prometheus_bearer_token_file,
@@ -482,40 +429,37 @@ def run_command(
         prometheus_insecure_skip_verify,
         prometheus_window,
     )
-    if not 1 <= prometheus_interval <= 3600:
-        raise fail(f"--prometheus-interval: expected 1..3600 seconds, got {prometheus_interval}")
-    if not 0 <= prometheus_stale_after <= 86400:
-        raise fail(
-            f"--prometheus-stale-after: expected 0..86400 seconds, got {prometheus_stale_after}"
-        )
-    run(
-        OperatorOptions(
-            engine=engine,
-            opa_url=opa_url,
-            policies=tuple(folders),
-            safe_library=safe_library,
-            policy_namespace=policy_namespace,
-            kubeconfig=kubeconfig,
-            workers=workers,
-            audit_interval=audit_interval,
-            metrics_port=metrics_port,
-            health_port=health_port,
-            log_format=log_format,
-            verbose=verbose,
-            webhook_port=webhook_port,
-            webhook_cert_dir=webhook_cert_dir,
-            webhook_host=webhook_host,
-            webhook_register=webhook_register,
-            webhook_failure_policy=webhook_failure_policy,
-            webhook_timeout_seconds=webhook_timeout,
-            leader_election_namespace=leader_election_namespace,
-            lease_duration=lease_duration,
-            alert_rules_namespace=alert_rules_namespace_of(alert_rules_namespace),
-            prometheus=prometheus,
-            prometheus_interval=prometheus_interval,
-            prometheus_stale_after=prometheus_stale_after,
-        )
+    options = OperatorOptions(
+        engine=engine,
+        opa_url=opa_url,
+        policies=tuple(policies or []),
+        safe_library=safe_library,
+        policy_namespace=policy_namespace,
+        kubeconfig=kubeconfig,
+        workers=workers,
+        audit_interval=audit_interval,
+        metrics_port=metrics_port,
+        health_port=health_port,
+        log_format=log_format,
+        verbose=verbose,
+        webhook_port=webhook_port,
+        webhook_cert_dir=webhook_cert_dir,
+        webhook_host=webhook_host,
+        webhook_register=webhook_register,
+        webhook_failure_policy=webhook_failure_policy,
+        webhook_timeout_seconds=webhook_timeout,
+        leader_election_namespace=leader_election_namespace,
+        lease_duration=lease_duration,
+        alert_rules_namespace=alert_rules_namespace or None,
+        prometheus=prometheus,
+        prometheus_interval=prometheus_interval,
+        prometheus_stale_after=prometheus_stale_after,
     )
+    try:
+        options.validate()
+    except ValueError as error:
+        raise fail(str(error)) from None
+    run(options)
 
 
 @app.command("version")

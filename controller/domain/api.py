@@ -6,6 +6,8 @@ both).
 
 from __future__ import annotations
 
+import re
+
 GROUP = "golive.dev"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
@@ -29,3 +31,16 @@ MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "golive"  # on owned Deployments (the operator's watch selects them by it)
 # ConfigMaps with this label in the policy namespace hold the Rego library.
 POLICY_LABEL = f"{GROUP}/policy"
+
+NAMESPACE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def namespace_name_problem(option: str, value: str | None) -> str | None:
+    """Why `value` is not a namespace name (an RFC 1123 label), naming the option; None when it
+    is one, or when no value is given."""
+    if not value or NAMESPACE_NAME.match(value):
+        return None
+    return (
+        f"{option}: expected a namespace name (lowercase letters, digits and '-', at most 63), "
+        f"got {value!r}"
+    )

@@ -37,3 +37,7 @@ def policy_set_from_library(
     """golive's SAFE library (unless safe_library is False) plus a team's own folders."""
     bundle = load_library(policies, safe_library=safe_library)
     return PolicySet(make_engine(kind, bundle, opa_url), bundle)
+
+
+def engine_problem(engine: str) -> str:
+    return f"--engine: expected one of {', '.join(ENGINES)}, got {engine!r}"

@@ -1,8 +1,8 @@
 """The admission verdict for one AgentDeployment CREATE/UPDATE: plain functions, no kopf.
 
-`review` decides through the operator's one decision entry (controller/operator/decider.py),
-as the reconcile gate does (same policy set, exceptions, namespace labels, signers and read of
-Prometheus), with two differences that the design fixes: `context.operation` is CREATE or
+`decide_admission` decides through the operator's one decision entry
+(controller/operator/decider.py), as the reconcile gate does (same policy set, exceptions,
+namespace labels, signers and read of Prometheus), with two differences that the design fixes: `context.operation` is CREATE or
 UPDATE, and the contract and alert-rule lookups are deferred (`contract.resolution` and
 `alertRules.resolution: skipped`), because GitOps tools may apply the contract and the
 PrometheusRules after the agent; the reconcile gate enforces that they exist.
@@ -96,7 +96,7 @@ def display_name(agent: Mapping[str, Any]) -> str:
 DecideAtTheDoor = Callable[[Mapping[str, Any], Operation], Verdict]
 
 
-def review(
+def decide_admission(
     agent: Mapping[str, Any],
     operation: str,
     *,
@@ -170,30 +170,32 @@ REVIEW_API_VERSION = "admission.k8s.io/v1"
 AGENT_RESOURCE = {"group": GROUP, "version": VERSION, "resource": AGENTS}
 
 
-class BadReview(ValueError):
+class BadAdmissionReview(ValueError):
     """The body is not an AdmissionReview golive can answer (answered with HTTP 400)."""
 
 
-def check_review(data: object) -> tuple[str, str | None]:
+def check_admission_review(data: object) -> tuple[str, str | None]:
     """Validate an AdmissionReview request body before kopf sees it.
 
     Returns (uid, problem): problem is None for a request golive handles, else a sentence for
     an AdmissionReview answered allowed=false (the envelope is fine, the request is not for
-    golive). Raises BadReview when not even a response can be addressed (no uid).
+    golive). Raises BadAdmissionReview when not even a response can be addressed (no uid).
     """
     if not isinstance(data, Mapping):
-        raise BadReview(f"expected an AdmissionReview object, got JSON {type(data).__name__}")
+        raise BadAdmissionReview(
+            f"expected an AdmissionReview object, got JSON {type(data).__name__}"
+        )
     if data.get("kind") != "AdmissionReview" or data.get("apiVersion") != REVIEW_API_VERSION:
-        raise BadReview(
+        raise BadAdmissionReview(
             f"expected kind AdmissionReview, apiVersion {REVIEW_API_VERSION}; got kind "
             f"{data.get('kind')!r}, apiVersion {data.get('apiVersion')!r}"
         )
     request = data.get("request")
     if not isinstance(request, Mapping):
-        raise BadReview("the AdmissionReview has no request object")
+        raise BadAdmissionReview("the AdmissionReview has no request object")
     uid = request.get("uid")
     if not isinstance(uid, str) or not uid:
-        raise BadReview("the AdmissionReview request has no uid")
+        raise BadAdmissionReview("the AdmissionReview request has no uid")
     resource = request.get("resource")
     if not isinstance(resource, Mapping) or any(
         resource.get(k) != v for k, v in AGENT_RESOURCE.items()

@@ -17,7 +17,9 @@ from typing import Any
 import kopf
 from prometheus_client import start_http_server
 
+from controller.domain.api import namespace_name_problem
 from controller.domain.signoffs import SIGNERS_LABEL
+from controller.engine.factory import ENGINES, engine_problem
 from controller.k8s import certs
 from controller.k8s.alert_rules import prometheus_rules_served
 from controller.k8s.api import KubeIO, make_api_client
@@ -68,6 +70,61 @@ class OperatorOptions:
     prometheus: PrometheusConfig | None = None
     prometheus_interval: float = 60.0
     prometheus_stale_after: float = 600.0
+
+    def validate(self) -> None:
+        """Raise ValueError naming the option, for a value or a combination that cannot work:
+        the one place the operator's configuration is checked (the CLI only reports it)."""
+        problem = next(iter(self.problems()), None)
+        if problem is not None:
+            raise ValueError(problem)
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.engine not in ENGINES:
+            found.append(engine_problem(self.engine))
+        if self.engine == "remote" and not self.opa_url:
+            found.append("--engine remote needs --opa-url (e.g. http://opa.golive:8181)")
+        if self.policy_namespace is not None and (self.policies or not self.safe_library):
+            found.append(
+                "--policy-namespace reads the whole library from ConfigMaps; it does not combine "
+                "with --policies or --no-safe-library"
+            )
+        found += [f"--policies: {f} is not a folder" for f in self.policies if not f.is_dir()]
+        if self.policy_namespace is None and not self.policies and not self.safe_library:
+            found.append(
+                "--no-safe-library needs --policies DIR: there would be nothing to decide with"
+            )
+        if not 0 <= self.webhook_port <= 65535:
+            found.append(f"--webhook-port: expected 0..65535, got {self.webhook_port}")
+        cert_dir = self.webhook_cert_dir
+        if cert_dir is not None and self.webhook_port and not cert_dir.is_dir():
+            found.append(f"--webhook-cert-dir: {cert_dir} is not a folder")
+        if self.webhook_failure_policy not in ("Fail", "Ignore"):
+            found.append(
+                "--webhook-failure-policy: expected Fail or Ignore, got "
+                f"{self.webhook_failure_policy!r}"
+            )
+        if not 1 <= self.webhook_timeout_seconds <= 30:
+            found.append(
+                f"--webhook-timeout: expected 1..30 seconds, got {self.webhook_timeout_seconds}"
+            )
+        if self.webhook_register and not self.webhook_port:
+            found.append("--webhook-register needs --webhook-port")
+        if not 2 <= self.lease_duration <= 300:
+            found.append(f"--lease-duration: expected 2..300 seconds, got {self.lease_duration}")
+        problem = namespace_name_problem("--alert-rules-namespace", self.alert_rules_namespace)
+        if problem:
+            found.append(problem)
+        if not 1 <= self.prometheus_interval <= 3600:
+            found.append(
+                f"--prometheus-interval: expected 1..3600 seconds, got {self.prometheus_interval}"
+            )
+        if not 0 <= self.prometheus_stale_after <= 86400:
+            found.append(
+                "--prometheus-stale-after: expected 0..86400 seconds, got "
+                f"{self.prometheus_stale_after}"
+            )
+        return found
 
     @property
     def own_namespace(self) -> str:

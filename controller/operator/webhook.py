@@ -35,10 +35,10 @@ from controller.k8s.webhook import WEBHOOK_PATH
 from controller.operator import metrics
 from controller.operator.admission import (
     AdmissionVerdict,
-    BadReview,
-    check_review,
+    BadAdmissionReview,
+    check_admission_review,
+    decide_admission,
     deny_response,
-    review,
 )
 from controller.operator.runtime import Runtime
 
@@ -50,12 +50,12 @@ MAX_REVIEW_BYTES = 16 * 1024 * 1024
 OnReady = Callable[[str], Awaitable[None]]
 
 
-def review_with(rt: Runtime, agent: dict[str, Any], operation: str, dry_run: bool) -> Any:
+def decide_admission_with(rt: Runtime, agent: dict[str, Any], operation: str, dry_run: bool) -> Any:
     """Blocking: the verdict through the operator's decision entry, at this moment and with its
     latest read of Prometheus (no query on the admission path)."""
     now = datetime.now(UTC)
     source = "admission-dryrun" if dry_run else "admission"
-    verdict = review(
+    verdict = decide_admission(
         agent,
         operation,
         dry_run=dry_run,
@@ -74,7 +74,7 @@ async def validate_agent(
     """The kopf handler: thin. No events, no writes: the webhook's sideEffects is None."""
     rt: Runtime = memo.runtime
     verdict: AdmissionVerdict = await asyncio.to_thread(
-        review_with, rt, dict(body), str(kwargs.get("operation") or ""), bool(dryrun)
+        decide_admission_with, rt, dict(body), str(kwargs.get("operation") or ""), bool(dryrun)
     )
     warnings.extend(verdict.warnings)
     if not verdict.allowed:
@@ -119,8 +119,8 @@ class GoliveWebhookServer(kopf.WebhookServer):
         except RecursionError:
             return _error(400, "the body is nested too deeply to be reviewed")
         try:
-            uid, problem = check_review(data)
-        except BadReview as error:
+            uid, problem = check_admission_review(data)
+        except BadAdmissionReview as error:
             return _error(400, str(error))
         if problem is not None:
             return aiohttp.web.json_response(deny_response(uid, problem))

@@ -31,10 +31,10 @@ from controller.k8s import certs
 from controller.k8s.webhook import webhook_configuration
 from controller.operator.admission import (
     AdmissionVerdict,
-    BadReview,
+    BadAdmissionReview,
     DecideAtTheDoor,
-    check_review,
-    review,
+    check_admission_review,
+    decide_admission,
 )
 from controller.operator.webhook import GoliveWebhookServer
 from tests.unit.fake_engine import FakeEngine
@@ -105,7 +105,7 @@ def run(
     obj: Mapping[str, Any] | None = None,
     labels: Mapping[str, str] | None = None,
 ) -> AdmissionVerdict:
-    return review(
+    return decide_admission(
         obj if obj is not None else agent(),
         operation,
         dry_run=dry_run,
@@ -190,7 +190,7 @@ def test_an_unknown_decision_denies_with_the_reason(error: Exception, reason: st
 
 def test_no_policies_loaded_denies() -> None:
     broken = unusable_policy_set("embedded", PolicyError("module broken.rego: parse error"))
-    verdict = review(agent(), "CREATE", dry_run=False, decide=at_the_door(broken, [], {}))
+    verdict = decide_admission(agent(), "CREATE", dry_run=False, decide=at_the_door(broken, [], {}))
     assert not verdict.allowed and "parse error" in verdict.message and verdict.code == 503
 
 
@@ -308,8 +308,8 @@ def admission_review(
     ],
 )
 def test_bodies_that_cannot_be_answered_are_bad_reviews(data: object, needle: str) -> None:
-    with pytest.raises(BadReview, match=needle):
-        check_review(data)
+    with pytest.raises(BadAdmissionReview, match=needle):
+        check_admission_review(data)
 
 
 @pytest.mark.parametrize(
@@ -323,12 +323,12 @@ def test_bodies_that_cannot_be_answered_are_bad_reviews(data: object, needle: st
     ],
 )
 def test_reviews_not_for_golive_get_a_reason(request_fields: dict[str, Any], needle: str) -> None:
-    uid, problem = check_review(admission_review(**request_fields))
+    uid, problem = check_admission_review(admission_review(**request_fields))
     assert uid == "u-1" and problem is not None and needle in problem
 
 
 def test_a_good_review_passes_the_envelope_check() -> None:
-    assert check_review(admission_review()) == ("u-1", None)
+    assert check_admission_review(admission_review()) == ("u-1", None)
 
 
 # --- TLS and the configuration ----------------------------------------------------------------

@@ -17,7 +17,7 @@ from controller.domain.policy_input import Operation, PolicyContext
 from controller.domain.signoffs import SIGNERS_KEY, SIGNERS_LABEL, approval_payload
 from controller.engine.decision_pipeline import decide_agent
 from controller.engine.factory import policy_set_from_library
-from controller.operator.admission import review
+from controller.operator.admission import decide_admission
 from controller.operator.cache import ClusterState, slim_exception
 from controller.operator.handlers import allowed_signers_event
 from controller.operator.runtime import Runtime
@@ -132,7 +132,7 @@ def test_webhook_and_gate_decide_the_same_with_the_same_signers(lee: Key) -> Non
                 context=PolicyContext(Operation.RECONCILE, NOW), signers=signers,
                 alert_rules=AlertRules.deferred(),  # as at the door: not what this is about
             )  # fmt: skip
-            door = review(
+            door = decide_admission(
                 agent, "CREATE", dry_run=False, decide=at_the_door(policy_set, [], {}, signers)
             )
             assert gate.policy_input["signoffs"]["approvals"][0]["verified"] is verified

@@ -3,9 +3,10 @@
 `decide_admission` decides through the operator's one decision entry
 (controller/operator/decider.py), as the reconcile gate does (same policy set, exceptions,
 namespace labels, signers and read of Prometheus), with two differences that the design
-fixes: `context.operation` is CREATE or UPDATE, and the contract and alert-rule lookups are deferred (`contract.resolution` and
-`alertRules.resolution: skipped`), because GitOps tools may apply the contract and the
-PrometheusRules after the agent; the reconcile gate enforces that they exist.
+fixes: `context.operation` is CREATE or UPDATE, and the contract and alert-rule lookups are
+deferred (`contract.resolution` and `alertRules.resolution: skipped`), because GitOps tools may
+apply the contract and the PrometheusRules after the agent; the reconcile gate enforces that
+they exist.
 
 Outcomes:
 - admitted: allowed; `warn` violations become admission warnings (kubectl prints

@@ -298,50 +298,48 @@ def wait_for_decisions(plane: ControlPlane, settle: float = 3.0) -> None:
     print("warning: the agents' decisions did not settle within 60 s", file=sys.stderr)
 
 
-def wait_for_observations(plane: ControlPlane, timeout: float = 90.0) -> None:
-    """Until Prometheus has scraped every agent whose Deployment runs, with its traffic read."""
-
-    def pending() -> list[str]:
-        items = json.loads(plane.kubectl("get", "agd", "-A", "-o", "json").stdout)["items"]
-        waiting = []
-        for agent in items:
-            status = agent.get("status") or {}
-            observed = next(
-                (c for c in status.get("conditions") or [] if c["type"] == "Observed"), {}
-            )
-            runs = status.get("admittedGeneration") is not None
-            if runs and (
-                observed.get("status") != "True"
-                or "requestsPerDay" not in (status.get("observed") or {})
-            ):
-                waiting.append(agent["metadata"]["name"])
-        return waiting
-
-    deadline = time.monotonic() + timeout
-    while (waiting := pending()) and time.monotonic() < deadline:
-        time.sleep(1)
-    if waiting:
-        print(f"warning: not observed after {timeout:.0f}s: {', '.join(waiting)}", file=sys.stderr)
-
-
-def wait_for_rollouts(plane: ControlPlane, timeout: float = 60.0) -> None:
-    """Until every admitted agent is Ready (its pods Running on the KWOK node) or the timeout."""
+def wait_for_agents(
+    plane: ControlPlane, waits_on: Callable[[dict[str, Any]], bool], timeout: float, what: str
+) -> None:
+    """Until no agent is one `waits_on` holds (given the agent as JSON), or the timeout."""
 
     def pending() -> list[str]:
         out = plane.kubectl("get", "agd", "-A", "-o", "json", check=False).stdout
-        waiting = []
-        for item in json.loads(out or '{"items": []}')["items"]:
-            conditions = {c["type"]: c for c in (item.get("status") or {}).get("conditions", [])}
-            admitted = conditions.get("Admitted", {}).get("status") == "True"
-            if admitted and conditions.get("Ready", {}).get("status") != "True":
-                waiting.append(item["metadata"]["name"])
-        return waiting
+        items = json.loads(out or '{"items": []}')["items"]
+        return [item["metadata"]["name"] for item in items if waits_on(item)]
 
     deadline = time.monotonic() + timeout
     while (waiting := pending()) and time.monotonic() < deadline:
         time.sleep(0.5)
     if waiting:
-        print(f"warning: not Ready within {timeout:.0f} s: {', '.join(waiting)}", file=sys.stderr)
+        print(f"warning: not {what} within {timeout:.0f} s: {', '.join(waiting)}", file=sys.stderr)
+
+
+def _conditions(agent: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["type"]: c for c in (agent.get("status") or {}).get("conditions") or []}
+
+
+def wait_for_rollouts(plane: ControlPlane, timeout: float = 60.0) -> None:
+    """Until every admitted agent is Ready (its pods Running on the KWOK node) or the timeout."""
+
+    def unready(agent: dict[str, Any]) -> bool:
+        conditions = _conditions(agent)
+        admitted = conditions.get("Admitted", {}).get("status") == "True"
+        return admitted and conditions.get("Ready", {}).get("status") != "True"
+
+    wait_for_agents(plane, unready, timeout, "Ready")
+
+
+def wait_for_observations(plane: ControlPlane, timeout: float = 90.0) -> None:
+    """Until Prometheus has scraped every agent whose Deployment runs, with its traffic read."""
+
+    def unobserved(agent: dict[str, Any]) -> bool:
+        status = agent.get("status") or {}
+        runs = status.get("admittedGeneration") is not None
+        observed = _conditions(agent).get("Observed", {}).get("status") == "True"
+        return runs and not (observed and "requestsPerDay" in (status.get("observed") or {}))
+
+    wait_for_agents(plane, unobserved, timeout, "observed")
 
 
 # --- the running demo: env and webhook -------------------------------------------------------

@@ -196,9 +196,12 @@ async def operate(options: OperatorOptions, stop: asyncio.Event | None = None) -
         namespace=options.policy_namespace,
     )
     reconciler = Reconciler(
-        state, policies, kube, alert_rules_namespace=options.alert_rules_namespace
+        state,
+        policies,
+        kube,
+        alert_rules_namespace=options.alert_rules_namespace,
+        signers=SignerStore(options.own_namespace),
     )
-    reconciler.signers = SignerStore(options.own_namespace)
     await load_signers(reconciler.signers, kube)
     # Before any decision: a cluster with the PrometheusRule CRD must never see the alert check
     # skipped. Unanswered, the state stays "served" (missing alerts block, never admit) and is

@@ -68,14 +68,22 @@ class Reconciler:
         self.policies = policies
         self.kube = kube
         self.leading = leading
-        # Where alerting rules are looked up (--alert-rules-namespace); None: the agent's namespace.
-        self.alert_rules_namespace = alert_rules_namespace
-        # The allowed signers sign-offs are verified against (watched ConfigMaps).
-        self.signers = signers or SignerStore("")
-        self.decider = Decider(state, policies, self.signers, alert_rules_namespace)
+        # The one decision entry; it also holds where alerting rules are looked up and the
+        # allowed signers (the properties below), so there is one copy of each.
+        self.decider = Decider(state, policies, signers or SignerStore(""), alert_rules_namespace)
         self.queue: WorkQueue[Key] = queue or WorkQueue()
         # What we last wrote per agent, so our own status write does not trigger a re-decision.
         self.written: dict[Key, tuple[int, dict[str, Any]]] = {}
+
+    @property
+    def signers(self) -> SignerStore:
+        """The allowed signers sign-offs are verified against (watched ConfigMaps)."""
+        return self.decider.signers
+
+    @property
+    def alert_rules_namespace(self) -> str | None:
+        """Where alerting rules are looked up (--alert-rules-namespace); None: the agent's."""
+        return self.decider.alert_rules_namespace
 
     # --- deciding ---------------------------------------------------------------------------
 

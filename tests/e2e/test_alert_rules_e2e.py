@@ -338,10 +338,23 @@ def test_a_malformed_prometheus_rule_is_named_and_never_admits(
     # Prometheus Operator, for the whole object) rejects. It defines nothing, and says why.
     broken = rule(ns, "agent-alerts", ALERTS, neither={"expr": "up == 0"})
     apply(plane, contract(ns), agent(ns), broken)
-    obj = wait_findings(
+    wait_findings(
         plane, ns, "invoice-triage", "False",
         {"spec.monitoring.alerts[0]", "spec.monitoring.alerts[1]"},
     )  # fmt: skip
+    # The agent and the rule arrive in one apply, in any order: the agent may be decided once
+    # before the rule's event, then again after it (the event re-queues it), naming the rule.
+    note = 'PrometheusRule "agent-alerts" is malformed and defines no alert'
+    obj = wait_for(
+        lambda: (
+            (o := get(plane, "agd", ns, "invoice-triage"))
+            and findings(o)
+            and all(note in f["message"] for f in findings(o))
+            and o
+        ),
+        30,
+        "the findings to name the malformed PrometheusRule",
+    )
     for finding in findings(obj):
         assert (
             'PrometheusRule "agent-alerts" is malformed and defines no alert'

@@ -13,7 +13,7 @@ from controller.check.report import AgentReport, CheckRun, findings_from
 from controller.check.schema import SchemaSet
 from controller.domain.alert_rules import AlertRules, RuleFile, read_prometheus_rule
 from controller.domain.observed import ObservedFacts
-from controller.domain.policy_input import Operation, PolicyContext
+from controller.domain.policy_input import Operation, PolicyContext, owner_email_of
 from controller.domain.signoffs import AllowedSigners, signoff_records
 from controller.engine.decision_pipeline import PolicySet, decide_agent
 
@@ -75,12 +75,17 @@ def check(
 
     contracts: dict[tuple[str, str], dict[str, Any]] = {}
     exceptions: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    owners: dict[tuple[str, str], str] = {}  # every agent given, also with --contracts
     for doc in documents:
         obj = with_namespace(doc)
         if doc.kind == "AgentContract":
             contracts[(doc.namespace, doc.name)] = obj
         elif doc.kind == "AgentException":
             exceptions[doc.namespace].append(obj)
+        elif doc.kind == "AgentDeployment":
+            email = owner_email_of(obj.get("spec") or {})
+            if email is not None:
+                owners[(doc.namespace, doc.name)] = email
 
     agents = [d for d in given if d.kind == "AgentDeployment"]
     observed = observer.observe([with_namespace(d) for d in agents]) if observer else None
@@ -96,6 +101,7 @@ def check(
             alert_rules=alert_rules,
             observed=observed(agent) if observed is not None else None,
             signers=signers,
+            owners=lambda namespace, name: owners.get((namespace, name)),
         )
         d = verdict.decision
         return AgentReport(

@@ -6,7 +6,7 @@ at the next expiry); Rego only ever sees the active exceptions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -63,29 +63,66 @@ def exceptions_input(active: Iterable[AgentException]) -> list[dict[str, Any]]:
     ]
 
 
+# Finds the owner's email of an agent by (namespace, name); None when unknown.
+OwnerLookup = Callable[[str, str], str | None]
+
+
+def _email(value: str | None) -> str | None:
+    return value.strip().lower() if isinstance(value, str) and value.strip() else None
+
+
+def owned_target(
+    exception: AgentException,
+    agent_name: str,
+    owner_email: str | None,
+    owners: OwnerLookup | None,
+) -> str | None:
+    """The target agent this exception's approver owns, if any: such an exception waives
+    nothing at all, signed or not (four eyes: nobody waives a rule for a set of agents that
+    holds one of their own). The agent decided is checked with its own spec's owner, the other
+    targets through `owners` (the operator's cache, the files given to `golive check`)."""
+    approver = _email(exception.approver.email)
+    if approver is None:
+        return None
+    if _email(owner_email) == approver:
+        return agent_name
+    if owners is not None:
+        for target in exception.targets:
+            if (
+                target != agent_name
+                and _email(owners(exception.meta.namespace, target)) == approver
+            ):
+                return target
+    return None
+
+
 def owner_approved(
-    active: Iterable[AgentException], owner_email: str | None
-) -> tuple[list[AgentException], list[AgentException]]:
-    """(waiving, refused): an exception whose approver is the owner of the agent it targets
-    waives nothing for that agent, signed or not (four eyes, for every exception)."""
-    owner = owner_email.strip().lower() if isinstance(owner_email, str) else None
+    active: Iterable[AgentException],
+    owner_email: str | None,
+    agent_name: str = "",
+    owners: OwnerLookup | None = None,
+) -> tuple[list[AgentException], list[tuple[AgentException, str]]]:
+    """(waiving, refused): an exception whose approver owns one of the agents it targets waives
+    nothing, signed or not; `refused` pairs it with the target its approver owns."""
     waiving, refused = [], []
     for exception in active:
-        if owner and exception.approver.email.strip().lower() == owner:
-            refused.append(exception)
-        else:
+        owned = owned_target(exception, agent_name, owner_email, owners)
+        if owned is None:
             waiving.append(exception)
+        else:
+            refused.append((exception, owned))
     return waiving, refused
 
 
 @dataclass(frozen=True)
 class ApplicableExceptions:
     """The AgentExceptions that matter to one decision, filtered once: `waiving` are active for
-    the agent and approved by someone other than its owner; `refused` are active but approved
-    by the owner (they waive nothing, and the policy input says why)."""
+    the agent and approved by someone who owns none of their targets; `refused` are active but
+    approved by the owner of one of their targets, paired with that target (they waive nothing,
+    and the policy input says why)."""
 
     waiving: tuple[AgentException, ...]
-    refused: tuple[AgentException, ...]
+    refused: tuple[tuple[AgentException, str], ...]
 
     @property
     def next_expiry(self) -> datetime | None:
@@ -99,8 +136,9 @@ def applicable_exceptions(
     namespace: str,
     owner_email: str | None,
     now: datetime,
+    owners: OwnerLookup | None = None,
 ) -> ApplicableExceptions:
     waiving, refused = owner_approved(
-        active_exceptions(exceptions, agent_name, namespace, now), owner_email
+        active_exceptions(exceptions, agent_name, namespace, now), owner_email, agent_name, owners
     )
     return ApplicableExceptions(tuple(waiving), tuple(refused))

@@ -123,7 +123,7 @@ def build_policy_input(
         "signoffs": signoffs_input(
             agent,
             [(e.raw, granted_at(e, context.now)) for e in waiving],
-            [(e.meta.name, refusal_reason(e, name)) for e in refused],
+            [(e.meta.name, refusal_reason(e, name, owned)) for e, owned in refused],
             signers,
         ),
     }
@@ -147,10 +147,16 @@ def granted_at(exception: AgentException, now: datetime) -> str:
     return created if isinstance(created, str) else format_timestamp(now)
 
 
-def refusal_reason(exception: AgentException, agent_name: object) -> str:
+def refusal_reason(exception: AgentException, agent_name: object, owned: str) -> str:
     approver = exception.approver
+    if owned == agent_name:
+        return (
+            f"AgentException {exception.meta.name!r} waives nothing for {agent_name}: its "
+            f"approver {approver.name} <{approver.email}> is the agent's owner; an exception is "
+            "approved by a person other than the owner"
+        )
     return (
         f"AgentException {exception.meta.name!r} waives nothing for {agent_name}: its approver "
-        f"{approver.name} <{approver.email}> is the agent's owner; an exception is approved by "
-        "a person other than the owner"
+        f"{approver.name} <{approver.email}> owns {owned}, another of its targets; an exception "
+        "is approved by a person who owns none of the agents it waives for"
     )

@@ -23,7 +23,7 @@ from controller.domain.alert_rules import (
 from controller.domain.contract import contract_name, resolve_contract
 from controller.domain.decision import Decision, Reason, Violation, decide, unknown, with_skipped
 from controller.domain.errors import SpecError
-from controller.domain.exceptions import applicable_exceptions
+from controller.domain.exceptions import OwnerLookup, applicable_exceptions
 from controller.domain.model import AgentException, parse_agent_exception
 from controller.domain.observed import ObservedFacts, skipped_observed
 from controller.domain.policy_input import PolicyContext, build_policy_input, owner_email_of
@@ -122,6 +122,7 @@ def decide_agent(
     alert_rules: AlertRules = NO_RULE_SOURCE,
     observed: ObservedFacts | None = None,
     signers: AllowedSigners | None = None,
+    owners: OwnerLookup | None = None,
 ) -> Verdict:
     """Decide one AgentDeployment.
 
@@ -137,6 +138,9 @@ def decide_agent(
         checks `skipped` findings that say why: an outage neither admits nor blocks.
     signers: the allowed signers that sign-offs are verified against (None: none configured,
         so no signature verifies).
+    owners: the owner's email of another agent by (namespace, name), so that an exception
+        whose approver owns any of its targets waives nothing; None: only this agent's owner
+        is known.
     """
     raw_metadata = agent.get("metadata")
     metadata: Mapping[str, Any] = raw_metadata if isinstance(raw_metadata, Mapping) else {}
@@ -149,6 +153,7 @@ def decide_agent(
         namespace,
         owner_email_of(spec if isinstance(spec, Mapping) else {}),
         context.now,
+        owners,
     )
     wanted = contract_name(agent)
     found = contracts(namespace, wanted) if contracts is not None and wanted else None

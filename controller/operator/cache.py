@@ -241,6 +241,14 @@ class ClusterState:
             new_generation=running != generation,
         )
 
+    def owner_email(self, namespace: str, name: str) -> str | None:
+        """The owner's email of a cached agent (an exception's approver may own none of its
+        targets)."""
+        spec = (self.agents.get((namespace, name)) or {}).get("spec")
+        owner = spec.get("owner") if isinstance(spec, Mapping) else None
+        email = owner.get("email") if isinstance(owner, Mapping) else None
+        return email if isinstance(email, str) else None
+
     def contract(self, namespace: str, name: str) -> dict[str, Any] | None:
         return self.contracts.get((namespace, name))
 

@@ -76,6 +76,7 @@ class Decider:
             alert_rules=AlertRules.deferred() if at_the_door else self.alert_rules(),
             observed=observed,
             signers=self.signers.current,
+            owners=self.state.owner_email,
         )
         metrics.EVALUATION_SECONDS.labels(source, current.engine.name).observe(
             time.perf_counter() - started

@@ -301,11 +301,18 @@ def test_self_approved_and_overlong_exceptions_waive_nothing(
         return obj
 
     sam = {"name": "Sam Ortiz", "email": "sam.ortiz@example.com"}
+    owned_by_sam = approved(ns, "owned-by-sam", keys["lee"])
+    owned_by_sam["spec"]["owner"] = dict(sam)
+    # Sam owns one of its two targets: it waives nothing, for the other target either.
+    cross = waiver("sams", "other-target", 30, sam, keys["sam"])
+    cross["spec"]["targets"] = ["other-target", "owned-by-sam"]
+    cross["spec"]["signature"] = keys["sam"].sign(exception_payload(cross))
     objects = [
         contract(ns),
         over_budget("waived"), waiver("short", "waived", 30, sam, keys["sam"]),
         over_budget("self-approved"), waiver("own", "self-approved", 30, DANA, keys["dana"]),
         over_budget("overlong"), waiver("long", "overlong", 200, sam, keys["sam"]),
+        sign_approval(owned_by_sam, keys["lee"]), over_budget("other-target"), cross,
     ]  # fmt: skip
     apply(full_cluster, *objects)
     waived = wait_admitted(full_cluster, ns, "waived", "True", timeout=60)
@@ -316,6 +323,13 @@ def test_self_approved_and_overlong_exceptions_waive_nothing(
     assert [v["enforcement"] for v in findings(own, "golive.economics.budget_at_scale")] == ["deny"]
     (refused,) = findings(own, "golive.governance.signed_exceptions")
     assert "waives nothing for self-approved: its approver Dana Ruiz" in refused["message"]
+    other = wait_admitted(full_cluster, ns, "other-target", "False", timeout=60)
+    (refused,) = findings(other, "golive.governance.signed_exceptions")
+    assert "its approver Sam Ortiz <sam.ortiz@example.com> owns owned-by-sam" in refused["message"]
+    # For Sam's own agent the same exception is refused too, and said (signed_exceptions).
+    sams_own = wait_admitted(full_cluster, ns, "owned-by-sam", "False", timeout=60)
+    (said,) = findings(sams_own, "golive.governance.signed_exceptions")
+    assert "its approver Sam Ortiz <sam.ortiz@example.com> is the agent's owner" in said["message"]
     long = wait_admitted(full_cluster, ns, "overlong", "False", timeout=60)
     (too_long,) = findings(long, "golive.governance.exception_lifetime")
     assert "longer than the 90 days an exception may last" in too_long["message"]
@@ -324,6 +338,7 @@ def test_self_approved_and_overlong_exceptions_waive_nothing(
     manifest.write_text(yaml.safe_dump_all(objects))
     assert golive_check([manifest], signers_file, deny_library) == {
         "waived": "admitted", "self-approved": "blocked", "overlong": "blocked",
+        "owned-by-sam": "blocked", "other-target": "blocked",
     }  # fmt: skip
 
 

@@ -14,6 +14,7 @@ import yaml
 from sshsig.sshsig import SshsigSignature
 
 from controller.domain.contract import resolve_contract
+from controller.domain.exceptions import applicable_exceptions
 from controller.domain.model import parse_agent_exception
 from controller.domain.policy_input import Operation, PolicyContext, build_policy_input
 from controller.domain.signoffs import (
@@ -410,6 +411,33 @@ def test_an_exception_approved_by_the_owner_waives_nothing_signed_or_not(
         [refused] = built["signoffs"]["refusedExceptions"]
         assert refused["name"] == "load-test"
         assert "is the agent's owner" in refused["reason"]
+
+
+def test_an_exception_approved_by_the_owner_of_another_target_waives_nothing_for_any() -> None:
+    """The issue's words: an exception whose approver owns a target agent never waives
+    anything, also for the targets the approver does not own."""
+    exception = yaml.safe_load(EXCEPTION)
+    exception["spec"]["targets"] = ["invoice-triage", "claims-summarizer"]
+    exception["spec"]["approver"] = {"name": "Omar Haddad", "email": "omar.haddad@example.com"}
+    owners = {("agents", "claims-summarizer"): "Omar.Haddad@example.com"}
+    parsed = [parse_agent_exception(exception)]
+    context = PolicyContext(Operation.CHECK, NOW)
+    for lookup, waived in ((None, True), (lambda ns, name: owners.get((ns, name)), False)):
+        applicable = applicable_exceptions(
+            parsed, "invoice-triage", "agents", "dana.ruiz@example.com", NOW, lookup
+        )
+        built = build_policy_input(
+            invoice_triage(), resolve_contract(None, None), applicable, context
+        )
+        assert (built["exceptions"] != []) is waived
+        if not waived:
+            [refused] = built["signoffs"]["refusedExceptions"]
+            assert refused["reason"] == (
+                "AgentException 'load-test' waives nothing for invoice-triage: its approver "
+                "Omar Haddad <omar.haddad@example.com> owns claims-summarizer, another of its "
+                "targets; an exception is approved by a person who owns none of the agents it "
+                "waives for"
+            )
 
 
 # --- allowed signers -------------------------------------------------------------------------

@@ -224,27 +224,9 @@ def up() -> int:
     wait_for_rollouts(plane)
     wait_for_observations(plane)
     say("why: the Admitted condition of each agent")
-    print(
-        plane.kubectl(
-            "get",
-            "agd",
-            "-A",
-            "-o",
-            'jsonpath={range .items[*]}{.metadata.name}{": "}'
-            '{.status.conditions[?(@.type=="Admitted")].message}{"\\n"}{end}',
-        ).stdout
-    )
+    print(condition_messages(plane, "Admitted"))
     say("what Prometheus observes: the Observed condition of each agent")
-    print(
-        plane.kubectl(
-            "get",
-            "agd",
-            "-A",
-            "-o",
-            'jsonpath={range .items[*]}{.metadata.name}{": "}'
-            '{.status.conditions[?(@.type=="Observed")].message}{"\\n"}{end}',
-        ).stdout
-    )
+    print(condition_messages(plane, "Observed"))
     say("what the demo shows (README.md's demo block; `make docs` refreshes it from this)")
     output = transcript(
         plane.kubectl,
@@ -296,6 +278,18 @@ def wait_for_decisions(plane: ControlPlane, settle: float = 3.0) -> None:
             return
         time.sleep(0.5)
     print("warning: the agents' decisions did not settle within 60 s", file=sys.stderr)
+
+
+def condition_messages(plane: ControlPlane, condition: str) -> str:
+    """One line per agent: its name and the message of one of its conditions."""
+    return plane.kubectl(
+        "get",
+        "agd",
+        "-A",
+        "-o",
+        'jsonpath={range .items[*]}{.metadata.name}{": "}'
+        f'{{.status.conditions[?(@.type=="{condition}")].message}}{{"\\n"}}{{end}}',
+    ).stdout
 
 
 def wait_for_agents(

@@ -54,6 +54,7 @@ WEBHOOK_CONFIG = "golive"
 # What the example agents' pods serve (KWOK pods run no container; the feeder process stands in
 # for them): requests per second [, errors, cost]. invoice-triage: 2,160 requests a day, near
 # the 2,000 it declares; claims-summarizer: 864 a day.
+DEMO_WINDOW = "10s"
 DEMO_TRAFFIC = ["agents/invoice-triage=0.025", "agents/claims-summarizer=0.01"]
 # The example the webhook demo refuses: blocked on purpose (team owner, no fallback, review due).
 BLOCKED_EXAMPLE = "examples/support-bot-blocked.yaml"
@@ -144,9 +145,10 @@ def start_operator(
         "plain",
     ]
     if prometheus_url:
-        # Read every 2 s over a 1-minute window: the demo's numbers settle within a minute.
+        # Read every 2 s over a 10 s window: the demo's numbers settle in seconds (a cluster's
+        # default is 60 s over 5m).
         argv += ["--prometheus-url", prometheus_url, "--prometheus-interval", "2"]
-        argv += ["--prometheus-window", "1m"]
+        argv += ["--prometheus-window", DEMO_WINDOW]
     if webhook_port:
         argv += [
             "--webhook-port",
@@ -334,6 +336,9 @@ def wait_for_observations(plane: ControlPlane, timeout: float = 90.0) -> None:
         return runs and not (observed and "requestsPerDay" in (status.get("observed") or {}))
 
     wait_for_agents(plane, unobserved, timeout, "observed")
+    # A rate over a series younger than its window reads low: let the window fill once, and a
+    # read after it move the shown numbers (they move when they change by more than 10%).
+    time.sleep(int(DEMO_WINDOW.removesuffix("s")) + 3)
 
 
 # --- the running demo: env and webhook -------------------------------------------------------

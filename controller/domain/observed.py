@@ -32,6 +32,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from controller.domain.alert_rules import declared_alerts
 from controller.domain.cost import DAYS_PER_MONTH, format_amount, project_cost
 from controller.domain.moments import format_timestamp
 
@@ -107,14 +108,6 @@ def metric_names(spec: object) -> MetricNames:
         errors=name("errors"),
         cost=name("cost") or DEFAULT_COST,
     )
-
-
-def declared_alerts(spec: object) -> list[str]:
-    monitoring = spec.get("monitoring") if isinstance(spec, Mapping) else None
-    alerts = monitoring.get("alerts") if isinstance(monitoring, Mapping) else None
-    if not isinstance(alerts, list):
-        return []
-    return [a for a in alerts if isinstance(a, str) and a.strip()]
 
 
 # --- the queries of one poll ------------------------------------------------------------------
@@ -267,10 +260,6 @@ class FleetObservation:
     alerts: Mapping[str, list[LoadedAlert]] = field(default_factory=dict)
     stale: str | None = None
 
-    @property
-    def healthy(self) -> bool:
-        return self.error is None and self.stale is None
-
     @classmethod
     def failed(cls, at: datetime, source: str, window: str, error: str) -> FleetObservation:
         return cls(at, source, window, error)
@@ -365,10 +354,6 @@ class ObservedFacts:
     rolled_out_at: datetime | None
     new_generation: bool
     generation: int | None = None  # metadata.generation of the agent decided (None in files)
-
-    @property
-    def unavailable(self) -> str | None:
-        return self.fleet.error
 
 
 def observed_facts(

@@ -45,6 +45,7 @@ from controller.check.run import check, validate
 from controller.check.schema import SchemaSet
 from controller.domain.contract import resolve_contract
 from controller.domain.decision import RawViolation
+from controller.domain.model import read_agent
 from controller.domain.policy_input import Operation, PolicyContext, build_policy_input
 from controller.engine.bundle import load_bundle_dir
 from controller.engine.decision_pipeline import PolicySet
@@ -79,7 +80,7 @@ def write_manifests(directory: Path, count: int) -> list[dict[str, Any]]:
             yaml.safe_dump_all([contract, agent], sort_keys=False)
         )
         resolution = resolve_contract(contract["metadata"]["name"], contract)
-        inputs.append(build_policy_input(agent, resolution, [], context))
+        inputs.append(build_policy_input(read_agent(agent), resolution, [], context))
     return inputs
 
 

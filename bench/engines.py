@@ -36,6 +36,7 @@ import requests
 
 from bench import POLICIES, agent_with_contract, percentile, progress, r
 from controller.domain.contract import resolve_contract
+from controller.domain.model import read_agent
 from controller.domain.policy_input import Operation, PolicyContext, build_policy_input
 from controller.engine.bundle import ENTRYPOINT_QUERY, TIMED_ENTRYPOINT_RULE, load_bundle_dir
 from controller.engine.embedded import EmbeddedEngine, evaluation_time_ns
@@ -57,7 +58,7 @@ def policy_inputs(count: int) -> list[dict[str, Any]]:
     for index in range(count):
         agent, contract = agent_with_contract("bench", index)
         resolution = resolve_contract(contract["metadata"]["name"], contract)
-        inputs.append(build_policy_input(agent, resolution, [], context))
+        inputs.append(build_policy_input(read_agent(agent), resolution, [], context))
     return inputs
 
 

@@ -55,7 +55,8 @@ from typing import Any
 from kubernetes import client
 
 from bench import POLICIES, agent, percentile, progress, r
-from controller.domain.contract import contract_name, resolve_contract
+from controller.domain.contract import resolve_contract
+from controller.domain.model import read_agent
 from controller.domain.policy_input import Operation, PolicyContext, build_policy_input
 from controller.engine.bundle import TIMED_ENTRYPOINT_RULE, load_bundle_dir
 from controller.engine.protocol import ENTRYPOINT_PACKAGE
@@ -187,9 +188,10 @@ def opa_decision(url: str, body: bytes) -> dict[str, Any]:
 
 def admission_input(obj: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
     """The policy input golive's webhook builds for a CREATE of `obj` (see decide_agent)."""
-    resolution = resolve_contract(contract_name(obj), None, lookup_skipped=True)
+    agent = read_agent(obj)
+    resolution = resolve_contract(agent.contract_name, None, lookup_skipped=True)
     context = PolicyContext(Operation.CREATE, datetime.now(UTC), labels)
-    return build_policy_input(obj, resolution, [], context)
+    return build_policy_input(agent, resolution, [], context)
 
 
 def _create_latencies(

@@ -4,12 +4,12 @@ or the fixed observation a policy sample states in a `# golive-sample-observed:`
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from controller.check.run import ObservedLookup
 from controller.domain.errors import SpecError
+from controller.domain.model import AgentDeployment
 from controller.domain.observed import (
     FleetObservation,
     LoadedAlert,
@@ -18,11 +18,6 @@ from controller.domain.observed import (
     observed_facts,
 )
 from controller.observe.prometheus import PrometheusClient, poll
-
-
-def _key(agent: Mapping[str, Any]) -> tuple[str, str]:
-    meta = agent.get("metadata") or {}
-    return str(meta.get("namespace") or ""), str(meta.get("name") or "")
 
 
 class PrometheusObserver:
@@ -34,8 +29,8 @@ class PrometheusObserver:
         self.now = now
         self.fleet: FleetObservation | None = None
 
-    def observe(self, agents: Sequence[Mapping[str, Any]]) -> ObservedLookup:
-        fleet, _ = poll(self.client, [metric_names(a.get("spec")) for a in agents], self.now)
+    def observe(self, agents: Sequence[AgentDeployment]) -> ObservedLookup:
+        fleet, _ = poll(self.client, [metric_names(a.spec) for a in agents], self.now)
         self.fleet = fleet
         return lambda agent: observed_facts(fleet, agent, rolled_out_at=None, new_generation=True)
 
@@ -68,13 +63,13 @@ class SampleObserver:
         self.spec = spec
         self.now = now
 
-    def observe(self, agents: Sequence[Mapping[str, Any]]) -> ObservedLookup:
+    def observe(self, agents: Sequence[AgentDeployment]) -> ObservedLookup:
         s = self.spec
         up: dict[tuple[str, str], float] = {}
         rates: dict[tuple[str, str], dict[tuple[str, str], float]] = {}
         alerts: dict[str, list[LoadedAlert]] = {}
         for agent in agents:
-            key, names = _key(agent), metric_names(agent.get("spec"))
+            key, names = agent.key, metric_names(agent.spec)
             if s.get("up") is not None:
                 up[key] = float(s["up"])
             for measure, metric, field in (

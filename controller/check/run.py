@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Protocol
@@ -12,8 +12,9 @@ from controller.check.loader import Document, InputError, Manifests, load, names
 from controller.check.report import AgentReport, CheckRun, findings_from
 from controller.check.schema import SchemaSet
 from controller.domain.alert_rules import AlertRules, RuleFile, read_prometheus_rule
+from controller.domain.model import AgentDeployment, read_agent
 from controller.domain.observed import ObservedFacts
-from controller.domain.policy_input import Operation, PolicyContext, owner_email_of
+from controller.domain.policy_input import Operation, PolicyContext
 from controller.domain.signoffs import AllowedSigners, signoff_records
 from controller.engine.decision_pipeline import PolicySet, decide_agent
 
@@ -35,14 +36,14 @@ def validate(manifests: Manifests, schemas: SchemaSet) -> list[Document]:
     return valid
 
 
-ObservedLookup = Callable[[Mapping[str, Any]], ObservedFacts | None]
+ObservedLookup = Callable[[AgentDeployment], ObservedFacts | None]
 
 
 class Observer(Protocol):
     """Where `golive check` gets what runs: given every agent of the run (so one poll can ask
     for all of them at once), a lookup of one agent's observed facts."""
 
-    def observe(self, agents: Sequence[Mapping[str, Any]]) -> ObservedLookup: ...
+    def observe(self, agents: Sequence[AgentDeployment]) -> ObservedLookup: ...
 
 
 def check(
@@ -76,6 +77,8 @@ def check(
     contracts: dict[tuple[str, str], dict[str, Any]] = {}
     exceptions: dict[str, list[dict[str, Any]]] = defaultdict(list)
     owners: dict[tuple[str, str], str] = {}  # every agent given, also with --contracts
+    agents: list[tuple[Document, AgentDeployment]] = []  # the ones to decide and report
+    reported = {id(doc) for doc in given}
     for doc in documents:
         obj = with_namespace(doc)
         if doc.kind == "AgentContract":
@@ -83,15 +86,16 @@ def check(
         elif doc.kind == "AgentException":
             exceptions[doc.namespace].append(obj)
         elif doc.kind == "AgentDeployment":
-            email = owner_email_of(obj.get("spec") or {})
-            if email is not None:
-                owners[(doc.namespace, doc.name)] = email
+            agent = read_agent(obj)  # read once, here, where it enters golive
+            if agent.owner_email is not None:
+                owners[agent.key] = agent.owner_email
+            if id(doc) in reported:
+                agents.append((doc, agent))
 
-    agents = [d for d in given if d.kind == "AgentDeployment"]
-    observed = observer.observe([with_namespace(d) for d in agents]) if observer else None
+    observed = observer.observe([agent for _, agent in agents]) if observer else None
 
-    def report(doc: Document) -> AgentReport:
-        agent = with_namespace(doc)
+    def report(entry: tuple[Document, AgentDeployment]) -> AgentReport:
+        doc, agent = entry
         verdict = decide_agent(
             policy_set,
             agent,

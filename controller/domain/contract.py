@@ -117,10 +117,3 @@ def resolve_contract(
         message for field in SCHEMA_FIELDS for message in schema_errors(field, spec.get(field))
     ]
     return ContractResolution(contract_name, Resolution.FOUND, spec, tuple(errors))
-
-
-def contract_name(agent: Mapping[str, Any]) -> str | None:
-    spec = agent.get("spec")
-    ref = spec.get("contractRef") if isinstance(spec, Mapping) else None
-    name = ref.get("name") if isinstance(ref, Mapping) else None
-    return name if isinstance(name, str) and name else None

@@ -17,16 +17,24 @@ An agent without models is projected exactly as before.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, Inexact, InvalidOperation, localcontext
 from typing import Any
 
-from controller.domain.errors import SpecError
-from controller.domain.model import DECIMAL_STRING, parse_model
+from controller.domain.errors import _MISSING, SpecError
 
 DAYS_PER_MONTH = 30
 SCALES = (1, 10, 100)
+
+# Money is a decimal string in the API (design.md): floats would make budgets inexact.
+DECIMAL_STRING = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+
+# The layers of an agent's model landscape (spec.models[].role); a rules layer is code, not a
+# model call, so it costs nothing per request and declares no costPerRequest.
+MODEL_ROLES = ("reasoning", "judge", "classifier", "rules")
+COSTLESS_ROLES = frozenset({"rules"})
 
 # Generous precision with Inexact trapped: an amount too long to multiply exactly is refused
 # (treated as malformed) instead of being silently rounded.
@@ -120,18 +128,61 @@ def _decimal(value: object, path: str, problems: list[CostProblem]) -> Decimal |
     return Decimal(value)
 
 
-def _models(models: object, problems: list[CostProblem]) -> list[tuple[str, str, Decimal]] | None:
-    """(name, role, cost per request) of each declared model; None when there are none.
+@dataclass(frozen=True)
+class Model:
+    """One entry of spec.models: a model the agent calls, its role and its cost per request."""
 
-    A malformed entry is a problem naming its field (the same check as the domain parse), so a
-    negative or missing cost can never be projected as zero.
+    name: str
+    role: str
+    cost_per_request: Decimal  # 0 for a rules layer (it costs nothing per request)
+
+
+def parse_model(value: object, path: str) -> Model:
+    """One spec.models entry; raises SpecError naming the field, e.g. spec.models[1].role.
+
+    The CRD schema refuses the same shapes at the API server; this is the check for the places
+    that do not run it (CEL is not evaluated offline) and for objects stored before it existed.
+    """
+    if not isinstance(value, Mapping):
+        raise SpecError(path, "an object", value)
+    name = value.get("name", _MISSING)
+    if not isinstance(name, str) or not name:
+        raise SpecError(f"{path}.name", "a non-empty string", name)
+    role = value.get("role", _MISSING)
+    if role not in MODEL_ROLES:
+        raise SpecError(f"{path}.role", "one of " + ", ".join(MODEL_ROLES), role)
+    cost = value.get("costPerRequest", _MISSING)
+    if role in COSTLESS_ROLES:
+        if cost is not _MISSING:
+            raise SpecError(
+                f"{path}.costPerRequest",
+                "no costPerRequest: a rules layer costs nothing per request (put its hosting "
+                "cost in spec.budget.costPerRequest)",
+                cost,
+            )
+        return Model(name, str(role), Decimal(0))
+    if not isinstance(cost, str) or not DECIMAL_STRING.match(cost):
+        raise SpecError(
+            f"{path}.costPerRequest",
+            f'a non-negative decimal string like "0.0004" (the cost of one request to this '
+            f"{role} model)",
+            cost,
+        )
+    return Model(name, str(role), Decimal(cost))
+
+
+def _models(models: object, problems: list[CostProblem]) -> list[Model] | None:
+    """Each declared model (spec.models: the one reader of it); None when there are none.
+
+    A malformed entry is a problem naming its field, so a negative or missing cost can never be
+    projected as zero.
     """
     if models is None or models == []:
         return None  # no models: the budget alone, exactly as before models existed
     if not isinstance(models, list):
         problems.append(CostProblem("spec.models", "expected an array of models"))
         return []
-    out: list[tuple[str, str, Decimal]] = []
+    out: list[Model] = []
     names: set[str] = set()
     for index, item in enumerate(models):
         path = f"spec.models[{index}]"
@@ -146,13 +197,13 @@ def _models(models: object, problems: list[CostProblem]) -> list[tuple[str, str,
             problems.append(CostProblem(f"{path}.name", f"model {model.name!r} is declared twice"))
             continue
         names.add(model.name)
-        out.append((model.name, model.role, Decimal(model.cost_per_request or "0")))
+        out.append(model)
     return out
 
 
 def project_cost(budget: object, models: object = None) -> CostProjection:
     """Project the monthly cost of `spec.budget` and `spec.models` (raw values, possibly absent
-    or malformed).
+    or malformed): the one place that reads an agent's budget and models.
 
     Never raises: a missing or malformed budget or model gives `declared: False` with the
     reasons in `problems`, because an undeclared budget is a checklist finding for Rego (which
@@ -204,12 +255,19 @@ def project_cost(budget: object, models: object = None) -> CostProjection:
             with localcontext() as context:
                 context.prec = _PRECISION
                 context.traps[Inexact] = True
-                total = per_request + sum((cost for _, _, cost in layers or ()), Decimal(0))
+                total = per_request + sum((m.cost_per_request for m in layers or ()), Decimal(0))
                 base = total * daily * DAYS_PER_MONTH
                 monthly = {scale: base * scale for scale in SCALES}
-                for name, role, cost in layers or ():
-                    one = cost * daily * DAYS_PER_MONTH
-                    split.append(ModelCost(name, role, cost, {s: one * s for s in SCALES}))
+                for model in layers or ():
+                    one = model.cost_per_request * daily * DAYS_PER_MONTH
+                    split.append(
+                        ModelCost(
+                            model.name,
+                            model.role,
+                            model.cost_per_request,
+                            {s: one * s for s in SCALES},
+                        )
+                    )
         except (Inexact, InvalidOperation):
             problems.append(CostProblem("spec.budget", "amounts too long to multiply exactly"))
             monthly, split, total = {}, [], None

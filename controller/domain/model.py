@@ -1,15 +1,15 @@
-"""Typed views of the golive custom resources, parsed from the dicts the API server returns.
+"""Typed views of the golive custom resources, read from the dicts the API server returns.
 
 Each view keeps the raw dict (`raw`) because Rego must see the object exactly as written; the
-typed fields are only the ones Python itself reads (names, contract ref, exception facts).
-Parsing errors name the field path, what was expected and what was found, so the CLI and the
-operator can show a sentence a person can act on.
+typed fields are only the ones Python itself reads. An AgentDeployment is read leniently (its
+checklist is Rego's to judge); an AgentException strictly, because Python acts on it (what it
+waives, until when): its parse errors name the field path, what was expected and what was
+found, so the CLI and the operator can show a sentence a person can act on.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,9 +18,6 @@ from typing import Any
 from controller.domain.api import API_VERSION
 from controller.domain.errors import _MISSING, SpecError
 from controller.domain.moments import parse_timestamp
-
-# Money is a decimal string in the API (design.md): floats would make budgets inexact.
-DECIMAL_STRING = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 
 
 def _get(obj: Mapping[str, Any], key: str) -> object:
@@ -31,12 +28,6 @@ def _object(value: object, path: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise SpecError(path, "an object", value)
     return value
-
-
-def _optional_object(value: object, path: str) -> Mapping[str, Any] | None:
-    if value is _MISSING or value is None:
-        return None
-    return _object(value, path)
 
 
 def _string(value: object, path: str) -> str:
@@ -67,12 +58,6 @@ def _string_list(value: object, path: str) -> tuple[str, ...]:
     return tuple(_string(item, f"{path}[{index}]") for index, item in enumerate(value))
 
 
-def _decimal_string(value: object, path: str) -> str:
-    if not isinstance(value, str) or not DECIMAL_STRING.match(value):
-        raise SpecError(path, 'a decimal string like "4000"', value)
-    return value
-
-
 @dataclass(frozen=True)
 class Person:
     name: str
@@ -88,60 +73,72 @@ class ObjectMeta:
     annotations: dict[str, str] = field(default_factory=dict)
 
 
-# The layers of an agent's model landscape (spec.models[].role); a rules layer is code, not a
-# model call, so it costs nothing per request and declares no costPerRequest.
-MODEL_ROLES = ("reasoning", "judge", "classifier", "rules")
-COSTLESS_ROLES = frozenset({"rules"})
+def _mapping_or_empty(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
-@dataclass(frozen=True)
-class Model:
-    """One entry of spec.models: a model the agent calls, its role and its cost per request."""
-
-    name: str
-    role: str
-    cost_per_request: str | None  # None for a rules layer (it costs nothing per request)
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
-@dataclass(frozen=True)
-class Budget:
-    """The budget as declared; every field may be absent (a Rego rule judges absence)."""
-
-    currency: str | None
-    monthly_limit: str | None
-    cost_per_request: str | None
-    expected_daily_requests: int | None
-
-
-def spec_of(raw: Mapping[str, Any]) -> Mapping[str, Any]:
-    """An object's spec, or an empty mapping when it has none (or not a mapping)."""
-    spec = raw.get("spec")
-    return spec if isinstance(spec, Mapping) else {}
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AgentDeployment:
-    meta: ObjectMeta
-    owner: Person | None
+    """One AgentDeployment as golive passes it along.
+
+    It is read once where it enters golive (the admission request, the operator's watch cache,
+    a file given to `golive check`) and that one value goes to the decision, the policy input,
+    the read of Prometheus, the Deployment it gates and its status.
+
+    It never refuses an object: the checklist is judged by Rego, which must see the agent
+    exactly as written, malformed fields included (a missing owner is a finding with its field,
+    not a parse error). So `raw` keeps the object, and the typed fields are only the ones
+    Python itself acts on, each with a safe value when the object does not say: names are ""
+    when absent, `owner_email` and `contract_name` None unless they are non-empty strings,
+    `spec` and `status` empty unless they are objects. Budgets and models are read in one place,
+    `project_cost` (controller/domain/cost.py), which turns a malformed one into a finding.
+    """
+
+    raw: Mapping[str, Any]
+    name: str
+    namespace: str
+    generation: int | None  # None in a file (the API server sets it; it starts at 1)
+    uid: str | None
+    spec: Mapping[str, Any]
+    status: Mapping[str, Any]
+    owner_email: str | None
     contract_name: str | None
-    budget: Budget | None
-    raw: Mapping[str, Any]
-    models: tuple[Model, ...] = ()
 
     @property
-    def spec(self) -> Mapping[str, Any]:
-        return spec_of(self.raw)
-
-
-@dataclass(frozen=True)
-class AgentContract:
-    meta: ObjectMeta
-    version: str | None
-    raw: Mapping[str, Any]
+    def key(self) -> tuple[str, str]:
+        return self.namespace, self.name
 
     @property
-    def spec(self) -> Mapping[str, Any]:
-        return spec_of(self.raw)
+    def current_generation(self) -> int:
+        """metadata.generation, 1 when absent (the first generation the API server gives)."""
+        return self.generation or 1
+
+
+def read_agent(obj: Mapping[str, Any], namespace: str | None = None) -> AgentDeployment:
+    """The typed view of an AgentDeployment (see the class); `namespace` fills in an absent
+    metadata.namespace (a file, where `kubectl apply` would use the current namespace)."""
+    meta = _mapping_or_empty(obj.get("metadata"))
+    spec = _mapping_or_empty(obj.get("spec"))
+    generation = meta.get("generation")
+    owner = _mapping_or_empty(spec.get("owner"))
+    contract_ref = _mapping_or_empty(spec.get("contractRef"))
+    return AgentDeployment(
+        raw=obj,
+        name=str(meta.get("name") or ""),
+        namespace=str(meta.get("namespace") or namespace or ""),
+        generation=generation
+        if isinstance(generation, int) and not isinstance(generation, bool)
+        else None,
+        uid=_text_or_none(meta.get("uid")),
+        spec=spec,
+        status=_mapping_or_empty(obj.get("status")),
+        owner_email=_text_or_none(owner.get("email")),
+        contract_name=_text_or_none(contract_ref.get("name")),
+    )
 
 
 @dataclass(frozen=True)
@@ -184,119 +181,6 @@ def _parse_person(value: object, path: str) -> Person:
     return Person(
         name=_string(_get(obj, "name"), f"{path}.name"),
         email=_string(_get(obj, "email"), f"{path}.email"),
-    )
-
-
-def _parse_budget(value: object) -> Budget | None:
-    obj = _optional_object(value, "spec.budget")
-    if obj is None:
-        return None
-    limit = _get(obj, "monthlyLimit")
-    per_request = _get(obj, "costPerRequest")
-    daily = _get(obj, "expectedDailyRequests")
-    daily_requests: int | None = None
-    if daily is not _MISSING:
-        if not isinstance(daily, int) or isinstance(daily, bool) or daily < 0:
-            raise SpecError("spec.budget.expectedDailyRequests", "a non-negative integer", daily)
-        daily_requests = daily
-    return Budget(
-        currency=_optional_string(_get(obj, "currency"), "spec.budget.currency"),
-        monthly_limit=None
-        if limit is _MISSING
-        else _decimal_string(limit, "spec.budget.monthlyLimit"),
-        cost_per_request=None
-        if per_request is _MISSING
-        else _decimal_string(per_request, "spec.budget.costPerRequest"),
-        expected_daily_requests=daily_requests,
-    )
-
-
-def parse_model(value: object, path: str) -> Model:
-    """One spec.models entry; raises SpecError naming the field, e.g. spec.models[1].role.
-
-    The CRD schema refuses the same shapes at the API server; this is the check for the places
-    that do not run it (CEL is not evaluated offline) and for objects stored before it existed.
-    """
-    obj = _object(value, path)
-    name = _string(_get(obj, "name"), f"{path}.name")
-    role = _get(obj, "role")
-    if role not in MODEL_ROLES:
-        raise SpecError(f"{path}.role", "one of " + ", ".join(MODEL_ROLES), role)
-    cost = _get(obj, "costPerRequest")
-    if role in COSTLESS_ROLES:
-        if cost is not _MISSING:
-            raise SpecError(
-                f"{path}.costPerRequest",
-                "no costPerRequest: a rules layer costs nothing per request (put its hosting "
-                "cost in spec.budget.costPerRequest)",
-                cost,
-            )
-        return Model(name=name, role=str(role), cost_per_request=None)
-    if not isinstance(cost, str) or not DECIMAL_STRING.match(cost):
-        raise SpecError(
-            f"{path}.costPerRequest",
-            f'a non-negative decimal string like "0.0004" (the cost of one request to this '
-            f"{role} model)",
-            cost,
-        )
-    return Model(name=name, role=str(role), cost_per_request=cost)
-
-
-def parse_models(value: object) -> tuple[Model, ...]:
-    """spec.models (absent: no models); raises SpecError for the first entry that is malformed."""
-    if value is _MISSING or value is None:
-        return ()
-    if not isinstance(value, list):
-        raise SpecError("spec.models", "an array of models", value)
-    models = tuple(parse_model(item, f"spec.models[{i}]") for i, item in enumerate(value))
-    seen: set[str] = set()
-    for i, model in enumerate(models):
-        if model.name in seen:
-            raise SpecError(
-                f"spec.models[{i}].name", "a name not used by another model", model.name
-            )
-        seen.add(model.name)
-    return models
-
-
-def parse_agent_deployment(
-    obj: Mapping[str, Any], default_namespace: str | None = None
-) -> AgentDeployment:
-    """Parse an AgentDeployment; raises SpecError for the first field Python cannot use.
-
-    Only fields Python reads are checked here; checklist judgements (is the owner a person,
-    is there a fallback) belong to Rego, which sees `raw`.
-    """
-    obj = _object(obj, "(the object)")
-    meta = _parse_meta(obj, "AgentDeployment", default_namespace)
-    spec = _object(_get(obj, "spec"), "spec")
-    owner_raw = _get(spec, "owner")
-    owner = None if owner_raw is _MISSING else _parse_person(owner_raw, "spec.owner")
-    contract_ref = _optional_object(_get(spec, "contractRef"), "spec.contractRef")
-    contract_name = None
-    if contract_ref is not None:
-        contract_name = _string(_get(contract_ref, "name"), "spec.contractRef.name")
-    return AgentDeployment(
-        meta=meta,
-        owner=owner,
-        contract_name=contract_name,
-        budget=_parse_budget(_get(spec, "budget")),
-        raw=obj,
-        models=parse_models(_get(spec, "models")),
-    )
-
-
-def parse_agent_contract(
-    obj: Mapping[str, Any], default_namespace: str | None = None
-) -> AgentContract:
-    obj = _object(obj, "(the object)")
-    meta = _parse_meta(obj, "AgentContract", default_namespace)
-    spec = _object(_get(obj, "spec"), "spec")
-    version = _get(spec, "version")
-    return AgentContract(
-        meta=meta,
-        version=None if version is _MISSING else _string(version, "spec.version"),
-        raw=obj,
     )
 
 

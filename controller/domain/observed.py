@@ -34,6 +34,7 @@ from typing import Any
 
 from controller.domain.alert_rules import declared_alerts
 from controller.domain.cost import DAYS_PER_MONTH, format_amount, project_cost
+from controller.domain.model import AgentDeployment
 from controller.domain.moments import format_timestamp
 
 AGENT_LABEL = "agent"  # the series label that names the agent
@@ -358,7 +359,7 @@ class ObservedFacts:
 
 def observed_facts(
     fleet: FleetObservation | None,
-    agent: Mapping[str, Any],
+    agent: AgentDeployment,
     *,
     rolled_out_at: datetime | None,
     new_generation: bool,
@@ -366,14 +367,10 @@ def observed_facts(
     """None without a Prometheus (the observed checks are off)."""
     if fleet is None:
         return None
-    meta = agent.get("metadata")
-    meta = meta if isinstance(meta, Mapping) else {}
-    namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
-    spec = agent.get("spec")
-    observation = None if fleet.error else observe_agent(fleet, namespace, name, spec)
-    generation = meta.get("generation")
-    generation = generation if isinstance(generation, int) else None
-    return ObservedFacts(fleet, observation, rolled_out_at, new_generation, generation)
+    observation = (
+        None if fleet.error else observe_agent(fleet, agent.namespace, agent.name, agent.spec)
+    )
+    return ObservedFacts(fleet, observation, rolled_out_at, new_generation, agent.generation)
 
 
 def _money(amount: Decimal | None) -> str | None:

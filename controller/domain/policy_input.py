@@ -25,7 +25,7 @@ from controller.domain.exceptions import (
     applicable_exceptions,
     exceptions_input,
 )
-from controller.domain.model import AgentException
+from controller.domain.model import AgentDeployment, AgentException
 from controller.domain.moments import format_timestamp
 from controller.domain.observed import ObservedFacts, observed_input
 from controller.domain.signoffs import AllowedSigners, signoffs_input
@@ -52,18 +52,19 @@ def _mapping(value: object) -> dict[str, Any]:
     return copy.deepcopy(dict(value)) if isinstance(value, Mapping) else {}
 
 
-def agent_input(agent: Mapping[str, Any]) -> dict[str, Any]:
+def agent_input(agent: AgentDeployment) -> dict[str, Any]:
     """The `agent` block: the object as written, minus server-side noise (managedFields, uid...).
 
     Rego sees spec exactly as written; only identity metadata is kept so that inputs are small
     and the same manifest gives the same input in the CLI, the webhook and the reconciler.
     """
-    metadata = agent.get("metadata")
+    raw = agent.raw
+    metadata = raw.get("metadata")
     metadata = metadata if isinstance(metadata, Mapping) else {}
-    spec = agent.get("spec")
+    spec = raw.get("spec")
     return {
-        "apiVersion": agent.get("apiVersion"),
-        "kind": agent.get("kind"),
+        "apiVersion": raw.get("apiVersion"),
+        "kind": raw.get("kind"),
         "metadata": {
             "name": metadata.get("name"),
             "namespace": metadata.get("namespace"),
@@ -75,7 +76,7 @@ def agent_input(agent: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def build_policy_input(
-    agent: Mapping[str, Any],
+    agent: AgentDeployment,
     contract: ContractResolution,
     exceptions: Iterable[AgentException] | ApplicableExceptions,
     context: PolicyContext,
@@ -85,7 +86,7 @@ def build_policy_input(
 ) -> dict[str, Any]:
     """Build the input document for `data.golive_entrypoint.violations`.
 
-    agent: the AgentDeployment as written (a dict; its namespace must be set).
+    agent: the AgentDeployment as read where it entered golive (its namespace must be set).
     contract: from `resolve_contract`.
     alert_rules: from `resolve_alert_rules`; None: nowhere to look alerts up (`unavailable`).
     exceptions: AgentExceptions of the namespace, or the ones already filtered for this
@@ -96,23 +97,15 @@ def build_policy_input(
     observed: what a Prometheus observes of the agent; None (no Prometheus) or a failed read
         leaves `observed` out, and the observed checks are reported skipped by the caller.
     """
-    block = agent_input(agent)
-    name = block["metadata"]["name"]
-    namespace = block["metadata"]["namespace"]
-    spec = block["spec"] if isinstance(block["spec"], Mapping) else {}
     if not isinstance(exceptions, ApplicableExceptions):
         exceptions = applicable_exceptions(
-            exceptions,
-            name if isinstance(name, str) else "",
-            namespace if isinstance(namespace, str) else "",
-            owner_email_of(spec),
-            context.now,
+            exceptions, agent.name, agent.namespace, agent.owner_email, context.now
         )
     waiving, refused = exceptions.waiving, exceptions.refused
     document = {
-        "agent": block,
+        "agent": agent_input(agent),
         "contract": contract.to_input(),
-        "cost": project_cost(spec.get("budget"), spec.get("models")).to_input(),
+        "cost": project_cost(agent.spec.get("budget"), agent.spec.get("models")).to_input(),
         "exceptions": exceptions_input(waiving),
         "alertRules": (alert_rules or _NO_ALERT_RULES).to_input(),
         "context": {
@@ -121,22 +114,16 @@ def build_policy_input(
             "now": format_timestamp(context.now),
         },
         "signoffs": signoffs_input(
-            agent,
+            agent.raw,
             [(e.raw, granted_at(e, context.now)) for e in waiving],
-            [(e.meta.name, refusal_reason(e, name, owned)) for e, owned in refused],
+            [(e.meta.name, refusal_reason(e, agent.name, owned)) for e, owned in refused],
             signers,
         ),
     }
-    observed_block = observed_input(observed, spec) if observed is not None else None
+    observed_block = observed_input(observed, agent.spec) if observed is not None else None
     if observed_block is not None:
         document["observed"] = observed_block
     return document
-
-
-def owner_email_of(spec: Mapping[str, Any]) -> str | None:
-    owner = spec.get("owner")
-    email = owner.get("email") if isinstance(owner, Mapping) else None
-    return email if isinstance(email, str) else None
 
 
 def granted_at(exception: AgentException, now: datetime) -> str:

@@ -14,6 +14,7 @@ from controller.domain.api import (
     MANAGED_BY_LABEL,
     POLICY_DIGEST,
 )
+from controller.domain.model import AgentDeployment
 
 
 def selector_labels(agent_name: str) -> dict[str, str]:
@@ -31,23 +32,21 @@ def recommended_labels(agent_name: str) -> dict[str, str]:
     }
 
 
-def owner_reference(agent: dict[str, Any]) -> dict[str, Any]:
-    meta = agent["metadata"]
+def owner_reference(agent: AgentDeployment) -> dict[str, Any]:
     return {
         "apiVersion": API_VERSION,
         "kind": AGENT_KIND,
-        "name": meta["name"],
-        "uid": meta["uid"],
+        "name": agent.name,
+        "uid": agent.uid,
         "controller": True,
         "blockOwnerDeletion": True,
     }
 
 
-def build_deployment(agent: dict[str, Any], digest: str) -> dict[str, Any]:
+def build_deployment(agent: AgentDeployment, digest: str) -> dict[str, Any]:
     """The Deployment for the agent's current generation, as a server-side-apply body."""
-    meta = agent["metadata"]
-    spec = agent.get("spec") or {}
-    name = meta["name"]
+    spec = agent.spec
+    name = agent.name
     labels = recommended_labels(name)
     template = copy.deepcopy(spec.get("template") or {})
     template_meta = template.setdefault("metadata", {})
@@ -64,10 +63,10 @@ def build_deployment(agent: dict[str, Any], digest: str) -> dict[str, Any]:
         "kind": "Deployment",
         "metadata": {
             "name": name,
-            "namespace": meta["namespace"],
+            "namespace": agent.namespace,
             "labels": labels,
             "annotations": {
-                ADMITTED_GENERATION: str(meta["generation"]),
+                ADMITTED_GENERATION: str(agent.current_generation),
                 POLICY_DIGEST: digest,
             },
             "ownerReferences": [owner_reference(agent)],

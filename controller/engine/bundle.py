@@ -19,6 +19,7 @@ from controller.bundled import SAFE_LIBRARY
 from controller.domain.api import API_VERSION
 from controller.domain.contract import resolve_contract
 from controller.domain.decision import RawViolation
+from controller.domain.model import read_agent
 from controller.domain.policy_input import Operation, PolicyContext, build_policy_input
 from controller.domain.policy_metadata import (
     ModuleSummary,
@@ -254,8 +255,8 @@ def _smoke_inputs() -> list[dict[str, Any]]:
         },
     )
     return [
-        build_policy_input(empty, resolve_contract(None, None), [], context),
-        build_policy_input(full, resolve_contract("smoke-v1", None), [], context),
+        build_policy_input(read_agent(empty), resolve_contract(None, None), [], context),
+        build_policy_input(read_agent(full), resolve_contract("smoke-v1", None), [], context),
     ]
 
 

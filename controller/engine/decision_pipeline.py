@@ -1,7 +1,8 @@
 """The one decision path: webhook, reconcile and `golive check` all call `decide_agent`.
 
-It takes the objects as the API server (or a file) holds them, so every caller shows Rego the
-same input for the same objects; only `context.operation` and whether the contract lookup is
+It takes the agent as read where it entered golive (`read_agent`) and the other objects as the
+API server (or a file) holds them, so every caller shows Rego the same input for the same
+objects; only `context.operation` and whether the contract lookup is
 deferred (admission) differ between callers.
 """
 
@@ -20,13 +21,13 @@ from controller.domain.alert_rules import (
     resolve_alert_rules,
     skipped_finding,
 )
-from controller.domain.contract import contract_name, resolve_contract
+from controller.domain.contract import resolve_contract
 from controller.domain.decision import Decision, Reason, Violation, decide, unknown, with_skipped
 from controller.domain.errors import SpecError
 from controller.domain.exceptions import OwnerLookup, applicable_exceptions
-from controller.domain.model import AgentException, parse_agent_exception
+from controller.domain.model import AgentDeployment, AgentException, parse_agent_exception
 from controller.domain.observed import ObservedFacts, skipped_observed
-from controller.domain.policy_input import PolicyContext, build_policy_input, owner_email_of
+from controller.domain.policy_input import PolicyContext, build_policy_input
 from controller.domain.policy_metadata import PolicyInfo
 from controller.domain.signoffs import UNWAIVABLE, AllowedSigners
 from controller.engine.bundle import PolicyBundle
@@ -114,7 +115,7 @@ ContractLookup = Callable[[str, str], Mapping[str, Any] | None]
 
 def decide_agent(
     policy_set: PolicySet,
-    agent: Mapping[str, Any],
+    agent: AgentDeployment,
     *,
     contracts: ContractLookup | None,
     exceptions: Iterable[Mapping[str, Any]],
@@ -142,24 +143,19 @@ def decide_agent(
         whose approver owns any of its targets waives nothing; None: only this agent's owner
         is known.
     """
-    raw_metadata = agent.get("metadata")
-    metadata: Mapping[str, Any] = raw_metadata if isinstance(raw_metadata, Mapping) else {}
-    name = str(metadata.get("name", ""))
-    namespace = str(metadata.get("namespace", ""))
-    spec = agent.get("spec")
     applicable = applicable_exceptions(  # filtered once for the input and the decision
         parse_exceptions(exceptions),
-        name,
-        namespace,
-        owner_email_of(spec if isinstance(spec, Mapping) else {}),
+        agent.name,
+        agent.namespace,
+        agent.owner_email,
         context.now,
         owners,
     )
-    wanted = contract_name(agent)
-    found = contracts(namespace, wanted) if contracts is not None and wanted else None
+    wanted = agent.contract_name
+    found = contracts(agent.namespace, wanted) if contracts is not None and wanted else None
     try:
         resolution = resolve_contract(wanted, found, lookup_skipped=contracts is None)
-        alerts = resolve_alert_rules(agent.get("spec"), namespace, alert_rules)
+        alerts = resolve_alert_rules(agent.spec, agent.namespace, alert_rules)
         policy_input = build_policy_input(
             agent, resolution, applicable, context, alerts, observed, signers=signers
         )
@@ -182,7 +178,7 @@ def decide_agent(
         Violation(policy, field, message, "skipped")
         for policy, field, message in skipped_observed(observed, policy_set.bundle.policies)
     ]
-    skipped = skipped_finding(alerts, agent.get("spec"))
+    skipped = skipped_finding(alerts, agent.spec)
     if skipped is not None and ALERTS_POLICY in policy_set.bundle.policies:
         skipped_checks.insert(0, Violation(ALERTS_POLICY, ALERTS_FIELD, skipped, "skipped"))
     if skipped_checks:

@@ -26,6 +26,7 @@ from typing import Any
 
 from controller.domain.api import AGENTS, GROUP, VERSION
 from controller.domain.decision import Decision, Result, Violation
+from controller.domain.model import AgentDeployment, read_agent
 from controller.domain.policy_input import Operation
 from controller.engine.decision_pipeline import Verdict
 
@@ -94,7 +95,7 @@ def display_name(agent: Mapping[str, Any]) -> str:
 
 # Decides one agent for an admission operation (CREATE or UPDATE): the operator's Decider,
 # bound to the moment and the operator's latest read of Prometheus.
-DecideAtTheDoor = Callable[[Mapping[str, Any], Operation], Verdict]
+DecideAtTheDoor = Callable[[AgentDeployment, Operation], Verdict]
 
 
 def decide_admission(
@@ -106,7 +107,8 @@ def decide_admission(
 ) -> AdmissionVerdict:
     """Decide one admission request (blocking: evaluates the policies; call it in a thread).
 
-    agent: request.object, the AgentDeployment as the API server is about to store it.
+    agent: request.object, the AgentDeployment as the API server is about to store it; read
+        here (`read_agent`) into the view the decision takes, once.
     decide: the one decision entry (controller/operator/decider.py), which defers the contract
         and alert-rule lookups at the door; an unusable policy set denies: Unknown.
     dry_run: request.dryRun. The verdict is the same; the flag is returned so the caller can
@@ -138,7 +140,7 @@ def decide_admission(
             dry_run=dry_run,
         )
     try:
-        verdict = decide(agent, op)
+        verdict = decide(read_agent(agent), op)
     except Exception as error:  # never an allow by accident
         log.exception("admission of %s failed", name)
         return AdmissionVerdict(

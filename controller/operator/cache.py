@@ -25,7 +25,7 @@ from typing import Any
 
 from controller.domain.alert_rules import RuleFile, declared_alerts, read_prometheus_rule
 from controller.domain.api import ADMITTED_GENERATION
-from controller.domain.contract import contract_name
+from controller.domain.model import AgentDeployment, read_agent
 from controller.domain.moments import parse_timestamp
 from controller.domain.observed import FleetObservation, ObservedFacts, observed_facts
 from controller.domain.workload import admitted_generation
@@ -137,7 +137,9 @@ def key_of(body: Mapping[str, Any]) -> Key:
 
 @dataclass
 class ClusterState:
-    agents: dict[Key, dict[str, Any]] = field(default_factory=dict)
+    # Read once here (`read_agent`), where they enter the operator; the reconcile gate, the
+    # decision and the status all take these views.
+    agents: dict[Key, AgentDeployment] = field(default_factory=dict)
     contracts: dict[Key, dict[str, Any]] = field(default_factory=dict)
     exceptions: dict[str, dict[str, dict[str, Any]]] = field(
         default_factory=lambda: defaultdict(dict)
@@ -156,15 +158,15 @@ class ClusterState:
     # without a scan of every agent.
     _by_contract: dict[Key, set[Key]] = field(default_factory=lambda: defaultdict(set))
 
-    def put_agent(self, body: Mapping[str, Any], deleted: bool) -> tuple[Key, dict[str, Any]]:
+    def put_agent(self, body: Mapping[str, Any], deleted: bool) -> tuple[Key, AgentDeployment]:
         """Store (or drop) an agent; returns its key and what was kept."""
         key = key_of(body)
-        kept = slim_agent(body)
+        kept = read_agent(slim_agent(body))
         old = self.agents.pop(key, None) if deleted else self.agents.get(key)
         if not deleted:
             self.agents[key] = kept
-        before = contract_name(old) if old is not None else None
-        after = None if deleted else contract_name(kept)
+        before = old.contract_name if old is not None else None
+        after = None if deleted else kept.contract_name
         if before != after:
             if before is not None:
                 users = self._by_contract.get((key[0], before))
@@ -220,34 +222,30 @@ class ClusterState:
         return sorted(
             key
             for key, agent in self.agents.items()
-            if (namespace is None or key[0] == namespace) and declared_alerts(agent.get("spec"))
+            if (namespace is None or key[0] == namespace) and declared_alerts(agent.spec)
         )
 
-    def observed_facts(self, agent: Mapping[str, Any]) -> ObservedFacts | None:
+    def observed_facts(self, agent: AgentDeployment) -> ObservedFacts | None:
         """What Prometheus last observed of an agent, with what the cluster adds: when the
         running generation finished rolling out (Ready's transition to True) and whether the
         agent's generation is a new one (not what its Deployment runs). The webhook and the
         reconcile gate both ask here, so they decide on the same observation."""
         if self.observation is None:
             return None
-        key = key_of(agent)
-        generation = int((agent.get("metadata") or {}).get("generation") or 1)
-        running = admitted_generation(self.deployments.get(key))
-        stored = self.agents.get(key, agent)
+        running = admitted_generation(self.deployments.get(agent.key))
+        stored = self.agents.get(agent.key, agent)
         return observed_facts(
             self.observation,
             agent,
-            rolled_out_at=_ready_since(stored),
-            new_generation=running != generation,
+            rolled_out_at=_ready_since(stored.status),
+            new_generation=running != agent.current_generation,
         )
 
     def owner_email(self, namespace: str, name: str) -> str | None:
         """The owner's email of a cached agent (an exception's approver may own none of its
         targets)."""
-        spec = (self.agents.get((namespace, name)) or {}).get("spec")
-        owner = spec.get("owner") if isinstance(spec, Mapping) else None
-        email = owner.get("email") if isinstance(owner, Mapping) else None
-        return email if isinstance(email, str) else None
+        agent = self.agents.get((namespace, name))
+        return agent.owner_email if agent is not None else None
 
     def contract(self, namespace: str, name: str) -> dict[str, Any] | None:
         return self.contracts.get((namespace, name))
@@ -264,9 +262,9 @@ class ClusterState:
         return list(self.exceptions.get(namespace, {}).values())
 
 
-def _ready_since(agent: Mapping[str, Any]) -> datetime | None:
+def _ready_since(status: Mapping[str, Any]) -> datetime | None:
     """When the agent's Ready condition last turned True (its rollout completed), or None."""
-    for cond in (agent.get("status") or {}).get("conditions") or []:
+    for cond in status.get("conditions") or []:
         if cond.get("type") == "Ready" and cond.get("status") == "True":
             try:
                 return parse_timestamp(str(cond.get("lastTransitionTime")), "lastTransitionTime")

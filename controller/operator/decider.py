@@ -11,11 +11,10 @@ enforces them.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 from controller.domain.alert_rules import NO_CRD_REASON, AlertRules
+from controller.domain.model import AgentDeployment
 from controller.domain.observed import ObservedFacts
 from controller.domain.policy_input import Operation, PolicyContext
 from controller.engine.decision_pipeline import Verdict, decide_agent
@@ -49,7 +48,7 @@ class Decider:
 
     def decide(
         self,
-        agent: Mapping[str, Any],
+        agent: AgentDeployment,
         operation: Operation,
         now: datetime,
         *,
@@ -64,8 +63,7 @@ class Decider:
         """
         started = time.perf_counter()
         current = self.policies.current
-        meta = agent.get("metadata")
-        namespace = str(meta.get("namespace") or "") if isinstance(meta, Mapping) else ""
+        namespace = agent.namespace
         at_the_door = operation in AT_THE_DOOR
         verdict = decide_agent(
             current,

@@ -13,7 +13,7 @@ from typing import Any
 from kubernetes.client.exceptions import ApiException
 
 from controller.domain.decision import Decision, Result
-from controller.domain.model import spec_of
+from controller.domain.model import AgentDeployment
 from controller.domain.observed import ObservedFacts
 from controller.domain.policy_input import Operation
 from controller.domain.review import (
@@ -88,7 +88,7 @@ class Reconciler:
     # --- deciding ---------------------------------------------------------------------------
 
     def decide(
-        self, agent: dict[str, Any], now: datetime, observed: ObservedFacts | None = None
+        self, agent: AgentDeployment, now: datetime, observed: ObservedFacts | None = None
     ) -> tuple[Decision, datetime | None]:
         """Blocking: evaluates the policies (call it in a thread)."""
         verdict = self.decider.decide(
@@ -124,12 +124,12 @@ class Reconciler:
             delay = self.queue.retry(key)
             log.exception("reconcile %s/%s failed; retry in %.1fs", *key, delay)
 
-    async def _reconcile(self, key: Key, agent: dict[str, Any]) -> None:
+    async def _reconcile(self, key: Key, agent: AgentDeployment) -> None:
         now = datetime.now(UTC)
-        generation = int(agent["metadata"].get("generation") or 1)
+        generation = agent.current_generation
         # The review schedule under the loaded policies' graceDays and warnDays (METADATA).
         schedule = review_schedule(
-            spec_of(agent), review_parameters(self.policies.current.bundle.policies)
+            agent.spec, review_parameters(self.policies.current.bundle.policies)
         )
         observed = self.state.observed_facts(agent)
         decision, recheck_at = await asyncio.to_thread(self.decide, agent, now, observed)
@@ -143,7 +143,7 @@ class Reconciler:
             self.state.deployments[key] = slim_deployment(deployment)
             running, applied = generation, True
             metrics.DEPLOYMENT_WRITES.inc()
-        previous = agent.get("status") or {}
+        previous = dict(agent.status)
         availability = deployment_availability(deployment)
         if availability[1] == "RolloutStalled":
             availability = await self._explain_stall(key, availability)
@@ -196,7 +196,7 @@ class Reconciler:
 
     async def _announce(
         self,
-        agent: dict[str, Any],
+        agent: AgentDeployment,
         decision: Decision,
         previous: dict[str, Any],
         status: dict[str, Any],
@@ -221,7 +221,7 @@ class Reconciler:
         events += alert_events(previous, status)
         for event_type, reason, message in events:
             self._fence()
-            await asyncio.to_thread(self.kube.emit_event, agent, event_type, reason, message)
+            await asyncio.to_thread(self.kube.emit_event, agent.raw, event_type, reason, message)
 
     def _fence(self) -> None:
         if not self.leading():
@@ -229,11 +229,10 @@ class Reconciler:
 
     # --- triggers ---------------------------------------------------------------------------
 
-    def is_own_write(self, key: Key, body: dict[str, Any]) -> bool:
+    def is_own_write(self, key: Key, agent: AgentDeployment) -> bool:
         """True when an agent event only echoes the status we wrote (nothing to decide)."""
         last = self.written.get(key)
-        generation = int((body.get("metadata") or {}).get("generation") or 1)
-        return last is not None and last == (generation, body.get("status") or {})
+        return last is not None and last == (agent.current_generation, agent.status)
 
     def enqueue_all(self) -> None:
         for key in list(self.state.agents):

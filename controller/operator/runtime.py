@@ -7,8 +7,8 @@ import asyncio
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
 
+from controller.domain.model import AgentDeployment, read_agent
 from controller.domain.observed import (
     AgentObservation,
     FleetObservation,
@@ -73,12 +73,13 @@ class Runtime:
         """The agents whose declared alerts are looked up in `namespace` (None: everywhere)."""
         self.enqueue(*self.state.agents_declaring_alerts(namespace))
 
-    def absorb_own_status(self, key: tuple[str, str], kept: dict[str, Any]) -> bool:
+    def absorb_own_status(self, key: tuple[str, str], kept: AgentDeployment) -> bool:
         """True when an agent event only echoes the status golive wrote (nothing to decide);
         the cache then keeps the written copy rather than an equal second one."""
         if not self.reconciler.is_own_write(key, kept):
             return False
-        kept["status"] = self.reconciler.written[key][1]
+        written = self.reconciler.written[key][1]
+        self.state.agents[key] = read_agent({**kept.raw, "status": written})
         return True
 
     def leading(self) -> bool:
@@ -148,7 +149,7 @@ class Runtime:
     async def observe_once(self) -> None:
         assert self.prometheus is not None
         agents = dict(self.state.agents)
-        names = [metric_names(agent.get("spec")) for agent in agents.values()]
+        names = [metric_names(agent.spec) for agent in agents.values()]
         fleet, stats = await asyncio.to_thread(poll, self.prometheus, names, datetime.now(UTC))
         metrics.PROMETHEUS_POLLS.labels("error" if fleet.error else "ok").inc()
         metrics.PROMETHEUS_POLL_SECONDS.observe(stats.seconds)
@@ -168,12 +169,12 @@ class Runtime:
             != (fleet.error is None, fleet.stale is None)
         )
         for key, agent in agents.items():
-            seen = None if fleet.error else observe_agent(fleet, key[0], key[1], agent.get("spec"))
+            seen = None if fleet.error else observe_agent(fleet, key[0], key[1], agent.spec)
             before = self._last_seen.get(key)
             if (
                 outage_moved
                 or key not in self._last_seen
-                or needs_decision(before, seen, monthly_limit(agent.get("spec")))
+                or needs_decision(before, seen, monthly_limit(agent.spec))
             ):
                 metrics.OBSERVED_REDECISIONS.inc()
                 self.reconciler.queue.add(key)

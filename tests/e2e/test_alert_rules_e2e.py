@@ -35,6 +35,7 @@ from controller.domain.alert_rules import (
     resolve_alert_rules,
 )
 from controller.domain.contract import resolve_contract
+from controller.domain.model import read_agent
 from controller.domain.policy_input import Operation, PolicyContext, build_policy_input
 from controller.engine.bundle import load_bundle_dir
 from controller.engine.embedded import EmbeddedEngine
@@ -467,7 +468,11 @@ def test_embedded_and_remote_engines_agree_on_resolved_alert_rules(
         for extra in ([], [broken]):
             source = AlertRules.lookup(everywhere([*files, *extra]))
             alerts = resolve_alert_rules(obj["spec"], obj["metadata"]["namespace"], source)
-            cases.append(build_policy_input(obj, resolve_contract(None, None), [], context, alerts))
+            cases.append(
+                build_policy_input(
+                    read_agent(obj), resolve_contract(None, None), [], context, alerts
+                )
+            )
     assert len(cases) >= 8
     with EmbeddedEngine(bundle) as embedded, RemoteEngine(bundle, opa_server.url) as remote:
         for case in cases:

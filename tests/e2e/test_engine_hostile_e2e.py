@@ -38,6 +38,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from controller.domain.decision import Decision, Reason, Result
+from controller.domain.model import read_agent
 from controller.domain.policy_input import Operation, PolicyContext
 from controller.engine.bundle import ENTRYPOINT_MODULE, bundle_from_modules, load_library
 from controller.engine.decision_pipeline import PolicySet, decide_agent
@@ -247,7 +248,7 @@ def test_embedded_engine_deadline_every_time_then_answers() -> None:
         for _ in range(3):
             started = time.monotonic()
             decision = decide_agent(
-                policy_set, slow, contracts=no_contracts, exceptions=[], context=context
+                policy_set, read_agent(slow), contracts=no_contracts, exceptions=[], context=context
             ).decision
             assert time.monotonic() - started < 2.0  # 0.5 s deadline, not the rule's hours
             assert (decision.result, decision.reason) == (
@@ -255,13 +256,21 @@ def test_embedded_engine_deadline_every_time_then_answers() -> None:
                 Reason.ENGINE_UNAVAILABLE,
             )
             after = decide_agent(
-                policy_set, steady, contracts=no_contracts, exceptions=[], context=context
+                policy_set,
+                read_agent(steady),
+                contracts=no_contracts,
+                exceptions=[],
+                context=context,
             )
             assert after.decision.result is Result.ADMITTED, after.decision.message
         with pytest.raises(EngineUnavailable, match="deadline"):
             policy_set.engine.evaluate(
                 decide_agent(
-                    policy_set, slow, contracts=no_contracts, exceptions=[], context=context
+                    policy_set,
+                    read_agent(slow),
+                    contracts=no_contracts,
+                    exceptions=[],
+                    context=context,
                 ).policy_input
             )
     finally:
@@ -542,7 +551,7 @@ seen = {"inputs": 0}
 def decide(policy_set: PolicySet, obj: dict[str, Any]) -> Decision:
     return decide_agent(
         policy_set,
-        obj,
+        read_agent(obj),
         contracts=lambda namespace, name: _EXAMPLE[1],  # read, never changed
         exceptions=[],
         context=PolicyContext(Operation.CHECK, NOW),

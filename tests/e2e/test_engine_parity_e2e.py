@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from controller.domain.contract import resolve_contract
-from controller.domain.model import parse_agent_exception
+from controller.domain.model import parse_agent_exception, read_agent
 from controller.domain.policy_input import Operation, PolicyContext, build_policy_input
 from controller.engine.bundle import PolicyBundle, load_bundle_dir
 from controller.engine.embedded import EmbeddedEngine
@@ -87,7 +87,7 @@ def sample_inputs() -> list[tuple[str, dict[str, Any]]]:
                 contract = resolve_contract(name, contracts.get(name), lookup_skipped=skipped)
                 namespace = agent["metadata"].get("namespace", "")
                 context = PolicyContext(operation, NOW, labels.get(namespace, {}))
-                policy_input = build_policy_input(agent, contract, exceptions, context)
+                policy_input = build_policy_input(read_agent(agent), contract, exceptions, context)
                 cases.append((f"{path.relative_to(POLICIES)}:{operation.value}", policy_input))
     return cases
 
@@ -135,7 +135,9 @@ def policy_inputs(draw: st.DrawFn) -> dict[str, Any]:
         contract = resolve_contract(ref_name, {"spec": draw(contract_spec)})
     operation = draw(st.sampled_from(list(Operation)))
     labels = draw(namespace_labels)
-    policy_input = build_policy_input(agent, contract, [], PolicyContext(operation, NOW, labels))
+    policy_input = build_policy_input(
+        read_agent(agent), contract, [], PolicyContext(operation, NOW, labels)
+    )
     policy_input["exceptions"] = draw(st.lists(st.fixed_dictionaries({
         "name": st.just("x"), "policies": st.lists(policy_ids, max_size=2),
         "expiresAt": st.just("2026-12-01T00:00:00Z")}), max_size=2))  # fmt: skip
@@ -159,7 +161,7 @@ def test_wrongly_typed_values_render_the_same_on_both_engines(
         "spec": {"monitoring": {"dashboard": odd_value}, "owner": {"name": odd_value}},
     }
     policy_input = build_policy_input(
-        agent, resolve_contract(None, None), [], PolicyContext(Operation.CHECK, NOW)
+        read_agent(agent), resolve_contract(None, None), [], PolicyContext(Operation.CHECK, NOW)
     )
     assert answer(embedded, policy_input) == answer(remote, policy_input)
     assert json.dumps(odd_value, separators=(",", ":")) in answer(remote, policy_input).replace(

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from controller.domain.alert_rules import AlertRules
 from controller.domain.decision import Result
+from controller.domain.model import read_agent
 from controller.domain.policy_input import Operation, PolicyContext
 from controller.engine.decision_pipeline import PolicySet, decide_agent
 from controller.engine.factory import policy_set_from_library
@@ -59,7 +60,7 @@ def test_ten_thousand_specs_through_the_decision(
     found = None if contract_body is None else {"spec": contract_body}
     verdict = decide_agent(
         policy_set,
-        as_agent(agent_spec),
+        read_agent(as_agent(agent_spec)),
         contracts=lambda namespace, name: found,
         exceptions=[],
         context=PolicyContext(Operation.CHECK, NOW),
@@ -208,7 +209,7 @@ def test_generated_agents_through_the_api_server_store_only_what_golive_admits(
         obj = as_agent(agent_spec, f"fuzz-store-{i}")
         verdict = decide_agent(
             policy_set,
-            obj,
+            read_agent(obj),
             contracts=None,
             exceptions=[],
             context=PolicyContext(Operation.CREATE, datetime.now(UTC)),

@@ -31,6 +31,7 @@ import pytest
 
 from controller.check.loader import load
 from controller.check.run import with_namespace
+from controller.domain.model import read_agent
 from controller.domain.policy_input import Operation, PolicyContext
 from controller.engine.bundle import TIMED_ENTRYPOINT_RULE, load_library
 from controller.engine.decision_pipeline import PolicySet, decide_agent
@@ -158,7 +159,7 @@ def inputs_as_golive_check_builds_them(
     for doc in load([str(manifests)]).documents:
         verdict = decide_agent(
             policy_set,
-            with_namespace(doc),
+            read_agent(with_namespace(doc)),
             contracts=lambda namespace, name: None,  # no --contracts given
             exceptions=[],
             context=PolicyContext(Operation.CHECK, now),

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from controller.check.run import check
+from controller.domain.model import read_agent
 from controller.domain.policy_input import Operation, PolicyContext
 from controller.engine.decision_pipeline import PolicySet, decide_agent
 from controller.engine.factory import policy_set_from_library
@@ -144,7 +145,7 @@ def decide(pod: dict[str, Any], labels: dict[str, str]) -> tuple[bool, list[Any]
     and its Pod Security findings."""
     verdict = decide_agent(
         policy_set(),
-        agent_with_pod(pod),
+        read_agent(agent_with_pod(pod)),
         contracts=None,
         exceptions=[],
         context=PolicyContext(Operation.CHECK, NOW, labels),

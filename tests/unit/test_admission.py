@@ -17,6 +17,7 @@ from cryptography import x509
 
 from controller.domain.alert_rules import AlertRules
 from controller.domain.decision import RawViolation
+from controller.domain.model import AgentDeployment
 from controller.domain.policy_input import Operation, PolicyContext
 from controller.domain.policy_metadata import PolicyInfo
 from controller.engine.bundle import PolicyBundle
@@ -122,10 +123,10 @@ def at_the_door(
     """What the operator's Decider does at the door, without a cluster: the contract and
     alert-rule lookups deferred."""
 
-    def decide(obj: Mapping[str, Any], operation: Operation) -> Verdict:
+    def decide(agent: AgentDeployment, operation: Operation) -> Verdict:
         return decide_agent(
             policy_set,
-            obj,
+            agent,
             contracts=None,
             exceptions=exceptions,
             context=PolicyContext(operation, NOW, labels),

@@ -37,6 +37,7 @@ from controller.domain.decision import (
     unknown,
     with_skipped,
 )
+from controller.domain.model import read_agent
 from controller.domain.policy_input import Operation, PolicyContext
 from controller.engine.decision_pipeline import PolicySet, decide_agent
 from controller.engine.factory import policy_set_from_library
@@ -314,7 +315,7 @@ def decided(policy_set: PolicySet, source: AlertRules, operation: Operation) -> 
     agent, contract = example()
     return decide_agent(
         policy_set,
-        agent,
+        read_agent(agent),
         contracts=lambda namespace, name: contract,
         exceptions=[],
         context=PolicyContext(operation, NOW),

@@ -95,8 +95,9 @@ def test_an_agent_keeps_spec_status_and_the_metadata_golive_reads() -> None:
     state = ClusterState()
     key, kept = state.put_agent(agent("c"), deleted=False)
     assert key == ("ns", "a") and state.agents[key] is kept
-    assert set(kept) == {"apiVersion", "kind", "metadata", "spec", "status"}
-    meta = kept["metadata"]
+    assert set(kept.raw) == {"apiVersion", "kind", "metadata", "spec", "status"}
+    assert (kept.name, kept.namespace, kept.contract_name) == ("a", "ns", "c")
+    meta = kept.raw["metadata"]
     assert set(meta) == {
         "name",
         "namespace",

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from controller.domain.contract import Resolution, resolve_contract, schema_errors
-from controller.domain.model import parse_agent_exception
+from controller.domain.model import parse_agent_exception, read_agent
 from controller.domain.policy_input import Operation, PolicyContext, build_policy_input
 
 NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
@@ -87,7 +87,7 @@ def _exception(name: str, expires: str, target: str = "invoice-triage") -> Any:
 def test_policy_input_has_exactly_the_design_shape() -> None:
     agent = _agent()
     policy_input = build_policy_input(
-        agent,
+        read_agent(agent),
         resolve_contract(None, None),
         [
             _exception("active", "2026-12-01T00:00:00Z"),
@@ -128,7 +128,7 @@ def test_policy_input_has_exactly_the_design_shape() -> None:
 def test_policy_input_is_a_copy_the_caller_cannot_change() -> None:
     agent = _agent()
     policy_input = build_policy_input(
-        agent, resolve_contract(None, None), [], PolicyContext(Operation.CHECK, NOW)
+        read_agent(agent), resolve_contract(None, None), [], PolicyContext(Operation.CHECK, NOW)
     )
     agent["spec"]["replicas"] = 99
     assert policy_input["agent"]["spec"]["replicas"] == 2
@@ -138,7 +138,7 @@ def test_missing_spec_gives_undeclared_cost_not_a_crash() -> None:
     agent = _agent()
     del agent["spec"]
     policy_input = build_policy_input(
-        agent, resolve_contract(None, None), [], PolicyContext(Operation.CREATE, NOW)
+        read_agent(agent), resolve_contract(None, None), [], PolicyContext(Operation.CREATE, NOW)
     )
     assert policy_input["agent"]["spec"] is None
     assert policy_input["cost"]["declared"] is False

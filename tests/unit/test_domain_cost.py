@@ -8,9 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controller.domain.cost import format_amount, project_cost
+from controller.domain.cost import format_amount, parse_model, project_cost
 from controller.domain.errors import SpecError
-from controller.domain.model import parse_agent_deployment, parse_models
 from controller.domain.status import status_cost
 
 DESIGN_BUDGET = {
@@ -257,28 +256,22 @@ def test_every_malformed_model_is_reported_not_only_the_first() -> None:
     assert fields == ["spec.models[0].costPerRequest", "spec.models[2].costPerRequest"]
 
 
-def test_domain_parse_refuses_a_negative_model_cost_naming_the_field() -> None:
-    agent = {
-        "apiVersion": "golive.dev/v1alpha1",
-        "kind": "AgentDeployment",
-        "metadata": {"name": "invoice-triage", "namespace": "finance"},
-        "spec": {
-            "models": [LAYERS[0], {"name": "judge-mini", "role": "judge", "costPerRequest": "-0.5"}]
-        },
-    }
+def test_a_negative_model_cost_is_a_problem_naming_the_field() -> None:
+    models = [LAYERS[0], {"name": "judge-mini", "role": "judge", "costPerRequest": "-0.5"}]
     with pytest.raises(SpecError) as caught:
-        parse_agent_deployment(agent)
+        parse_model(models[1], "spec.models[1]")
     assert caught.value.path == "spec.models[1].costPerRequest"
     assert str(caught.value).startswith("spec.models[1].costPerRequest: expected a non-negative")
     assert 'found "-0.5" (string)' in str(caught.value)
-    agent["spec"]["models"] = LAYERS
-    parsed = parse_agent_deployment(agent).models
+    projection = project_cost(DESIGN_BUDGET, models)
+    assert not projection.declared
+    assert [p.field for p in projection.problems] == ["spec.models[1].costPerRequest"]
+    parsed = [parse_model(m, f"spec.models[{i}]") for i, m in enumerate(LAYERS)]
     assert [(m.name, m.role, m.cost_per_request) for m in parsed] == [
-        ("gpt-4o-2024-08-06", "reasoning", "0.0003"),
-        ("judge-mini", "judge", "0.00004"),
-        ("ap-policy-rules", "rules", None),
+        ("gpt-4o-2024-08-06", "reasoning", Decimal("0.0003")),
+        ("judge-mini", "judge", Decimal("0.00004")),
+        ("ap-policy-rules", "rules", Decimal(0)),
     ]
-    assert parse_models(None) == ()
 
 
 model_costs = st.lists(

@@ -14,12 +14,7 @@ from controller.domain.exceptions import (
     next_expiry,
     waived_policies,
 )
-from controller.domain.model import (
-    AgentException,
-    parse_agent_contract,
-    parse_agent_deployment,
-    parse_agent_exception,
-)
+from controller.domain.model import AgentException, parse_agent_exception, read_agent
 from controller.domain.moments import format_timestamp
 
 
@@ -52,69 +47,62 @@ def exception(
     )
 
 
-def test_parse_agent_keeps_raw_and_reads_what_python_needs() -> None:
+def test_read_agent_keeps_raw_and_reads_what_python_acts_on() -> None:
     raw = agent(
         owner={"name": "Dana Ruiz", "email": "dana.ruiz@example.com"},
         contractRef={"name": "invoice-triage-v3"},
-        budget={"currency": "USD", "monthlyLimit": "4000", "costPerRequest": "0.0004",
-                "expectedDailyRequests": 2000},
-    )  # fmt: skip
-    parsed = parse_agent_deployment(raw)
-    assert parsed.raw is raw
-    assert parsed.meta.name == "invoice-triage" and parsed.meta.generation == 4
-    assert parsed.contract_name == "invoice-triage-v3"
-    assert parsed.budget is not None and parsed.budget.expected_daily_requests == 2000
-    assert parsed.owner is not None and parsed.owner.email == "dana.ruiz@example.com"
-
-
-def test_absent_optional_fields_are_none_not_errors() -> None:
-    parsed = parse_agent_deployment(agent())
-    assert (parsed.owner, parsed.contract_name, parsed.budget) == (None, None, None)
-
-
-def test_spec_error_names_path_expected_and_found() -> None:
-    with pytest.raises(SpecError) as caught:
-        parse_agent_deployment(agent(budget={"monthlyLimit": 4000.5}))
-    assert str(caught.value) == (
-        'spec.budget.monthlyLimit: expected a decimal string like "4000", found 4000.5 (number)'
     )
-    assert caught.value.path == "spec.budget.monthlyLimit"
+    raw["metadata"]["uid"] = "u-1"
+    raw["status"] = {"observedGeneration": 3}
+    read = read_agent(raw)
+    assert read.raw is raw and read.spec is raw["spec"]
+    assert (read.name, read.namespace, read.key) == (
+        "invoice-triage",
+        "finance",
+        ("finance", "invoice-triage"),
+    )
+    assert (read.generation, read.current_generation, read.uid) == (4, 4, "u-1")
+    assert read.contract_name == "invoice-triage-v3"
+    assert read.owner_email == "dana.ruiz@example.com"
+    assert read.status == {"observedGeneration": 3}
 
 
-@pytest.mark.parametrize(
-    ("mutate", "message"),
-    [
-        (lambda o: o.update(kind="Deployment"), 'kind: expected "AgentDeployment"'),
-        (lambda o: o["metadata"].pop("name"), "metadata.name: expected a non-empty string, found "
-                                             "nothing (the field is missing)"),
-        (lambda o: o.update(spec=[]), "spec: expected an object, found an array"),
-        (lambda o: o["spec"].update(contractRef={"name": ""}), "spec.contractRef.name"),
-        (lambda o: o["spec"].update(owner="dana"), 'spec.owner: expected an object, found "dana"'),
-        (lambda o: o["spec"].update(budget={"expectedDailyRequests": True}),
-         "spec.budget.expectedDailyRequests: expected a non-negative integer, found true"),
-    ],
-)  # fmt: skip
-def test_spec_errors(mutate: Any, message: str) -> None:
+def test_read_agent_never_refuses_what_rego_judges() -> None:
+    """A malformed spec is Rego's finding (with its field), so the view gives safe values."""
+    raw = agent(owner="dana", contractRef={"name": ""}, budget={"monthlyLimit": 4000.5})
+    read = read_agent(raw)
+    assert (read.owner_email, read.contract_name) == (None, None)
+    assert read.spec["budget"] == {"monthlyLimit": 4000.5}  # as written, for Rego
+    for broken in ({"spec": []}, {"metadata": "x", "spec": None}, {}):
+        read = read_agent(broken)
+        assert (read.name, read.namespace, read.spec, read.status) == ("", "", {}, {})
+        assert (read.generation, read.current_generation) == (None, 1)
+
+
+@pytest.mark.parametrize("generation", [True, "4", 4.0])
+def test_read_agent_takes_only_an_integer_generation(generation: object) -> None:
     raw = agent()
-    mutate(raw)
-    with pytest.raises(SpecError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        parse_agent_deployment(raw)
+    raw["metadata"]["generation"] = generation
+    assert read_agent(raw).generation is None
 
 
 def test_namespace_may_come_from_the_caller() -> None:
     raw = agent()
     del raw["metadata"]["namespace"]
-    with pytest.raises(SpecError, match=r"metadata\.namespace"):
-        parse_agent_deployment(raw)
-    assert parse_agent_deployment(raw, default_namespace="ops").meta.namespace == "ops"
+    assert read_agent(raw).namespace == ""
+    assert read_agent(raw, namespace="ops").namespace == "ops"
+    assert read_agent(agent(), namespace="ops").namespace == "finance"  # the object's wins
 
 
-def test_contract_parses() -> None:
-    contract = parse_agent_contract(
-        {"apiVersion": "golive.dev/v1alpha1", "kind": "AgentContract",
-         "metadata": {"name": "c", "namespace": "n"}, "spec": {"version": "3"}}
-    )  # fmt: skip
-    assert contract.version == "3"
+def test_exception_spec_error_names_path_expected_and_found() -> None:
+    raw = exception("x", "2026-12-01T00:00:00Z").raw
+    broken = {**raw, "spec": {**raw["spec"], "targets": "invoice-triage"}}
+    with pytest.raises(SpecError) as caught:
+        parse_agent_exception(broken)
+    assert str(caught.value) == (
+        'spec.targets: expected a non-empty array of strings, found "invoice-triage" (string)'
+    )
+    assert caught.value.path == "spec.targets"
 
 
 def test_z_timestamps_parse_as_utc() -> None:

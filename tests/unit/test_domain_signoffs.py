@@ -15,7 +15,7 @@ from sshsig.sshsig import SshsigSignature
 
 from controller.domain.contract import resolve_contract
 from controller.domain.exceptions import applicable_exceptions
-from controller.domain.model import parse_agent_exception
+from controller.domain.model import parse_agent_exception, read_agent
 from controller.domain.policy_input import Operation, PolicyContext, build_policy_input
 from controller.domain.signoffs import (
     AllowedSigners,
@@ -378,7 +378,9 @@ def policy_input(
 ) -> dict[str, Any]:
     parsed = [parse_agent_exception(e) for e in exceptions]
     context = PolicyContext(Operation.CHECK, NOW)
-    return build_policy_input(agent, resolve_contract(None, None), parsed, context, signers=signers)
+    return build_policy_input(
+        read_agent(agent), resolve_contract(None, None), parsed, context, signers=signers
+    )
 
 
 def test_the_signoffs_block(keys: dict[str, Key], signers: AllowedSigners) -> None:
@@ -427,7 +429,7 @@ def test_an_exception_approved_by_the_owner_of_another_target_waives_nothing_for
             parsed, "invoice-triage", "agents", "dana.ruiz@example.com", NOW, lookup
         )
         built = build_policy_input(
-            invoice_triage(), resolve_contract(None, None), applicable, context
+            read_agent(invoice_triage()), resolve_contract(None, None), applicable, context
         )
         assert (built["exceptions"] != []) is waived
         if not waived:

@@ -7,6 +7,7 @@ from typing import Any
 
 from controller.domain.api import ADMITTED_GENERATION
 from controller.domain.decision import Decision, Reason, Result, Violation, unknown
+from controller.domain.model import read_agent
 from controller.domain.status import build_status, status_changed
 from controller.domain.workload import (
     admitted_generation,
@@ -46,7 +47,7 @@ def conditions(status: dict) -> dict[str, dict]:  # type: ignore[type-arg]
 
 
 def test_deployment_is_owned_labelled_and_records_the_generation() -> None:
-    dep = build_deployment(AGENT, "sha256:d")
+    dep = build_deployment(read_agent(AGENT), "sha256:d")
     (owner,) = dep["metadata"]["ownerReferences"]
     assert owner == {
         "apiVersion": "golive.dev/v1alpha1",

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from controller.domain.model import read_agent
 from controller.domain.observed import (
     DEFAULT_COST,
     DEFAULT_REQUESTS,
@@ -145,7 +146,7 @@ def test_observed_input_with_a_cost_counter_compares_the_budget_exactly() -> Non
     # 1 request/s, 0.002 USD/s: 86,400 requests a day, 5,184 USD a month.
     facts = observed_facts(
         fleet(requests=1.0, errors=0.05, cost=0.002),
-        AGENT,
+        read_agent(AGENT),
         rolled_out_at=AT - timedelta(hours=1),
         new_generation=True,
     )
@@ -174,7 +175,7 @@ def test_without_a_cost_counter_the_run_rate_is_an_estimate() -> None:
 
 
 def test_a_scraped_agent_without_its_requests_series_is_a_skipped_finding() -> None:
-    facts = observed_facts(fleet(), AGENT, rolled_out_at=None, new_generation=False)
+    facts = observed_facts(fleet(), read_agent(AGENT), rolled_out_at=None, new_generation=False)
     assert facts is not None and facts.agent is not None
     assert (
         "metric gen_ai_client_operation_duration_seconds_count has no series"
@@ -186,7 +187,7 @@ def test_a_scraped_agent_without_its_requests_series_is_a_skipped_finding() -> N
 
 def test_an_unreadable_prometheus_skips_every_observed_check_and_gives_no_input() -> None:
     failed = FleetObservation.failed(AT, "http://prom:9090", "5m", "connection refused")
-    facts = observed_facts(failed, AGENT, rolled_out_at=None, new_generation=True)
+    facts = observed_facts(failed, read_agent(AGENT), rolled_out_at=None, new_generation=True)
     assert facts is not None
     assert observed_input(facts, SPEC) is None
     policies = ["golive.observability.alerts_quiet", "golive.economics.observed_budget"]
@@ -198,11 +199,13 @@ def test_an_unreadable_prometheus_skips_every_observed_check_and_gives_no_input(
         "PrometheusUnavailable",
         "Prometheus at http://prom:9090 could not be read: connection refused",
     )
-    assert observed_facts(None, AGENT, rolled_out_at=None, new_generation=True) is None
+    assert observed_facts(None, read_agent(AGENT), rolled_out_at=None, new_generation=True) is None
 
 
 def test_status_block_and_condition() -> None:
-    facts = observed_facts(fleet(requests=0.025), AGENT, rolled_out_at=None, new_generation=False)
+    facts = observed_facts(
+        fleet(requests=0.025), read_agent(AGENT), rolled_out_at=None, new_generation=False
+    )
     status = observed_status(facts)
     assert status == {
         "scraped": True,

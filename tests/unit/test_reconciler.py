@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from controller.domain.decision import RawViolation
+from controller.domain.model import read_agent
 from controller.domain.policy_metadata import PolicyInfo
 from controller.engine.bundle import PolicyBundle
 from controller.engine.decision_pipeline import PolicySet, unusable_policy_set
@@ -77,7 +78,7 @@ def conditions(status: dict[str, Any]) -> dict[str, str]:
 
 def test_admitted_agent_gets_its_deployment_and_status() -> None:
     reconciler, kube, state = make(FakeEngine(digest="sha256:" + "0" * 64))
-    state.agents[KEY] = agent()
+    state.agents[KEY] = read_agent(agent())
     run(reconciler)
     (dep,) = kube.applied
     assert dep["metadata"]["annotations"]["golive.dev/admitted-generation"] == "1"
@@ -88,7 +89,7 @@ def test_admitted_agent_gets_its_deployment_and_status() -> None:
 
 def test_blocked_agent_gets_nothing() -> None:
     reconciler, kube, state = make(FakeEngine([DENY]))
-    state.agents[KEY] = agent()
+    state.agents[KEY] = read_agent(agent())
     run(reconciler)
     assert kube.applied == []
     assert conditions(kube.statuses[0])["Admitted"] == "False"
@@ -97,7 +98,7 @@ def test_blocked_agent_gets_nothing() -> None:
 
 def test_blocked_edit_leaves_the_running_generation_alone() -> None:
     reconciler, kube, state = make(FakeEngine([DENY]))
-    state.agents[KEY] = agent(generation=2, image="img:2")
+    state.agents[KEY] = read_agent(agent(generation=2, image="img:2"))
     running = {"metadata": {"annotations": {"golive.dev/admitted-generation": "1"}}}
     state.deployments[KEY] = running
     run(reconciler)
@@ -108,7 +109,7 @@ def test_blocked_edit_leaves_the_running_generation_alone() -> None:
 
 def test_warn_admits_and_says_so() -> None:
     reconciler, kube, state = make(FakeEngine([DENY]), enforcement="warn")
-    state.agents[KEY] = agent()
+    state.agents[KEY] = read_agent(agent())
     run(reconciler)
     assert len(kube.applied) == 1
     assert ("Warning", "PolicyWarning") in kube.events
@@ -117,7 +118,7 @@ def test_warn_admits_and_says_so() -> None:
 
 def test_engine_down_is_unknown_changes_nothing_and_retries() -> None:
     reconciler, kube, state = make(FakeEngine(error=EngineUnavailable("opa down")))
-    state.agents[KEY] = agent()
+    state.agents[KEY] = read_agent(agent())
 
     async def go() -> None:
         await reconciler.reconcile(KEY)
@@ -132,11 +133,12 @@ def test_engine_down_is_unknown_changes_nothing_and_retries() -> None:
 
 def test_unchanged_decision_writes_nothing_and_own_echo_is_recognised() -> None:
     reconciler, kube, state = make(FakeEngine([DENY]))
-    state.agents[KEY] = agent()
+    state.agents[KEY] = read_agent(agent())
     run(reconciler)
     written = kube.statuses[-1]
-    echo = agent(status=written)
+    echo = read_agent(agent(status=written))
     assert reconciler.is_own_write(KEY, echo)
+    assert not reconciler.is_own_write(KEY, read_agent(agent(status={**written, "x": 1})))
     state.agents[KEY] = echo
     run(reconciler)
     assert len(kube.statuses) == 1  # the same decision is not written again
@@ -144,7 +146,7 @@ def test_unchanged_decision_writes_nothing_and_own_echo_is_recognised() -> None:
 
 def test_an_exception_schedules_a_recheck_at_its_expiry() -> None:
     reconciler, kube, state = make(FakeEngine([DENY]))
-    state.agents[KEY] = agent()
+    state.agents[KEY] = read_agent(agent())
     expires = datetime.now(UTC) + timedelta(minutes=10)
     state.exceptions["ns"]["waiver"] = {
         "apiVersion": "golive.dev/v1alpha1",
@@ -185,7 +187,7 @@ def test_no_policies_loaded_is_unknown_policy_error() -> None:
         "embedded", PolicyError("broken.rego:3: parse error")
     )
 
-    state.agents[KEY] = agent()
+    state.agents[KEY] = read_agent(agent())
 
     async def go() -> None:
         await reconciler.reconcile(KEY)
@@ -220,7 +222,7 @@ def test_writes_are_fenced_when_the_lease_is_lost_mid_reconcile() -> None:
     lease = {"held": True}
     reconciler, kube, state = make(LeaseLostDuring(lease, digest="sha256:" + "0" * 64))
     reconciler.leading = lambda: lease["held"]
-    state.agents[KEY] = agent()
+    state.agents[KEY] = read_agent(agent())
     fenced_before = REGISTRY.get_sample_value("golive_fenced_writes_total") or 0.0
     run(reconciler)
     # Decided while leading, but nothing written after the lease went: no Deployment, no

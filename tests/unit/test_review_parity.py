@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from controller.domain.contract import resolve_contract
 from controller.domain.errors import SpecError
+from controller.domain.model import read_agent
 from controller.domain.moments import format_timestamp
 from controller.domain.policy_input import Operation, PolicyContext, build_policy_input
 from controller.domain.review import (
@@ -58,7 +59,10 @@ def findings(
 ) -> set[tuple[str, str]]:
     """(policy, field) of the review policies' findings at `now`."""
     policy_input = build_policy_input(
-        agent(governance), resolve_contract(None, None), [], PolicyContext(Operation.CHECK, now)
+        read_agent(agent(governance)),
+        resolve_contract(None, None),
+        [],
+        PolicyContext(Operation.CHECK, now),
     )
     return {
         (v.policy, v.field)
@@ -102,7 +106,7 @@ def test_the_due_date_in_the_message_is_the_one_in_status(
     schedule = review_schedule({"governance": governance}, review_parameters(bundle.policies))
     assert schedule is not None and schedule.blocked_from is not None
     policy_input = build_policy_input(
-        agent(governance),
+        read_agent(agent(governance)),
         resolve_contract(None, None),
         [],
         PolicyContext(Operation.CHECK, schedule.blocked_from),
@@ -180,7 +184,10 @@ def test_python_refuses_exactly_the_dates_rego_refuses(engine: EmbeddedEngine, a
     governance = {"reviewCadence": "weekly", "lastReview": {"at": at, "by": LEE}}
     now = datetime(2262, 4, 11, tzinfo=UTC)  # (almost) every valid date has passed
     policy_input = build_policy_input(
-        agent(governance), resolve_contract(None, None), [], PolicyContext(Operation.CHECK, now)
+        read_agent(agent(governance)),
+        resolve_contract(None, None),
+        [],
+        PolicyContext(Operation.CHECK, now),
     )
     rego_refuses = any(
         v.policy == DUE_POLICY and ("is not a date" in v.msg or "has no date" in v.msg)

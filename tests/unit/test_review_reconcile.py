@@ -7,6 +7,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from controller.domain.model import read_agent
 from controller.domain.moments import format_timestamp
 from controller.domain.policy_metadata import policy_info
 from controller.domain.review import DUE_POLICY, REMINDER_POLICY
@@ -80,7 +81,7 @@ def stamp(moment: datetime) -> str:
 def test_status_shows_the_review_schedule_and_a_timer_waits_for_the_reminder() -> None:
     reconciler, kube, state = make()
     reviewed = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
-    state.agents[KEY] = agent(stamp(reviewed))
+    state.agents[KEY] = read_agent(agent(stamp(reviewed)))
     delay = reconcile_and_timer(reconciler)
     (status,) = kube.statuses
     assert status["review"] == {
@@ -96,7 +97,7 @@ def test_status_shows_the_review_schedule_and_a_timer_waits_for_the_reminder() -
 def test_within_grace_the_timer_waits_for_the_end_of_the_grace_period() -> None:
     reconciler, _, state = make(grace_days=2)
     reviewed = datetime.now(UTC).replace(microsecond=0) - timedelta(days=8)  # due a day ago
-    state.agents[KEY] = agent(stamp(reviewed))
+    state.agents[KEY] = read_agent(agent(stamp(reviewed)))
     delay = reconcile_and_timer(reconciler)
     assert delay is not None and abs(delay - timedelta(days=1).total_seconds()) < 5
 
@@ -104,21 +105,21 @@ def test_within_grace_the_timer_waits_for_the_end_of_the_grace_period() -> None:
 def test_a_review_due_in_seconds_is_decided_again_then() -> None:
     reconciler, _, state = make(grace_days=0, warn_days=0)
     reviewed = datetime.now(UTC).replace(microsecond=0) - timedelta(days=7) + timedelta(seconds=30)
-    state.agents[KEY] = agent(stamp(reviewed))
+    state.agents[KEY] = read_agent(agent(stamp(reviewed)))
     delay = reconcile_and_timer(reconciler)
     assert delay is not None and 20 < delay <= 31
 
 
 def test_no_record_no_review_status_and_no_timer() -> None:
     reconciler, kube, state = make()
-    state.agents[KEY] = agent(None)
+    state.agents[KEY] = read_agent(agent(None))
     assert reconcile_and_timer(reconciler) is None
     assert "review" not in kube.statuses[0]
 
 
 def test_a_record_golive_cannot_schedule_shows_no_review_status() -> None:
     reconciler, kube, state = make()
-    state.agents[KEY] = agent("2026-02-30")
+    state.agents[KEY] = read_agent(agent("2026-02-30"))
     assert reconcile_and_timer(reconciler) is None
     assert "review" not in kube.statuses[0]
 
@@ -126,7 +127,7 @@ def test_a_record_golive_cannot_schedule_shows_no_review_status() -> None:
 def test_a_review_dated_in_the_future_is_decided_again_at_that_date() -> None:
     reconciler, kube, state = make()
     future = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
-    state.agents[KEY] = agent(stamp(future))
+    state.agents[KEY] = read_agent(agent(stamp(future)))
     delay = reconcile_and_timer(reconciler)
     assert delay is not None and abs(delay - 7200) < 5
     assert "review" not in kube.statuses[0]
@@ -134,6 +135,6 @@ def test_a_review_dated_in_the_future_is_decided_again_at_that_date() -> None:
 
 def test_an_overdue_review_leaves_no_timer() -> None:
     reconciler, kube, state = make()
-    state.agents[KEY] = agent("2020-01-01")
+    state.agents[KEY] = read_agent(agent("2020-01-01"))
     assert reconcile_and_timer(reconciler) is None
     assert kube.statuses[0]["review"]["blockedFrom"] == "2020-01-15T00:00:00Z"

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from controller.domain.alert_rules import AlertRules
+from controller.domain.model import read_agent
 from controller.domain.policy_input import Operation, PolicyContext
 from controller.domain.signoffs import SIGNERS_KEY, SIGNERS_LABEL, approval_payload
 from controller.engine.decision_pipeline import decide_agent
@@ -128,7 +129,7 @@ def test_webhook_and_gate_decide_the_same_with_the_same_signers(lee: Key) -> Non
     try:
         for signers, verified in ((store.current, True), (None, False)):
             gate = decide_agent(
-                policy_set, agent, contracts=None, exceptions=[],
+                policy_set, read_agent(agent), contracts=None, exceptions=[],
                 context=PolicyContext(Operation.RECONCILE, NOW), signers=signers,
                 alert_rules=AlertRules.deferred(),  # as at the door: not what this is about
             )  # fmt: skip

@@ -50,7 +50,12 @@ test-docs: venv tools  ## every command in README.md and docs/, on a demo cluste
 test: lint  ## the whole suite: lint, unit, policy and e2e tests
 	$(PY) -m pytest tests -q
 
-demo: venv tools  ## local cluster (KWOK node) + CRDs + operator on the embedded engine + examples
+# Only what the demo starts (no opa, helm, hey, Argo CD, redis: the tests and `make tools` build
+# those), so a first demo waits for its own tools only.
+DEMO_TOOLS := etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok prometheus promtool
+
+demo: venv  ## local cluster (KWOK node) + CRDs + operator on the embedded engine + examples
+	bash scripts/tools.sh $(DEMO_TOOLS)
 	$(PY) -m kit.demo up
 
 down: venv  ## stop what `make demo` started

@@ -23,13 +23,21 @@ from controller.engine.factory import ENGINES, engine_problem, policy_set_from_l
 from controller.engine.protocol import EngineError
 from controller.observe.prometheus import PrometheusConfig
 
+# Click's plain help, not Rich's boxes: Rich fits its option table to the width (80 columns in
+# a pipe or a pager) by cutting option names ("--alert-rules-nam…"); Click wraps the help text
+# and never cuts a name, at any width.
+PLAIN_HELP = None
+
 app = typer.Typer(
     help="golive: gate AI-agent deployments on a go-live checklist written in Rego.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=PLAIN_HELP,
 )
-policy_app = typer.Typer(help="Work on a policy library.", no_args_is_help=True)
+policy_app = typer.Typer(
+    help="Work on a policy library.", no_args_is_help=True, rich_markup_mode=PLAIN_HELP
+)
 app.add_typer(policy_app, name="policy")
 app.add_typer(sign_app, name="sign")
 
@@ -319,7 +327,7 @@ def policy_test_command(
         results = check_samples(directory, policy_set, datetime.now(UTC), load_schemas())
     finally:
         policy_set.engine.close()
-    policy_test.samples(results, report)
+    policy_test.samples(directory, results, report)
     for line in report.lines:
         console.print(line)
     raise typer.Exit(EXIT_VIOLATIONS if report.failures else EXIT_OK)

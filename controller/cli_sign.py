@@ -17,6 +17,7 @@ from controller.check.sign import Person, SignError, sign_manifest, ssh_sign
 sign_app = typer.Typer(
     help="Sign an approval, a review or an exception with your SSH key (docs/signoffs.md).",
     no_args_is_help=True,
+    rich_markup_mode=None,  # plain help, as the rest of the CLI (controller/cli.py, PLAIN_HELP)
 )
 err = Console(stderr=True, highlight=False)
 EXIT_USAGE = 2

@@ -26,6 +26,7 @@ from controller.domain.moments import parse_timestamp
 from controller.engine.decision_pipeline import PolicySet
 
 SAMPLE_GLOB = "*.yaml.sample"
+SAMPLE_KINDS = ("allowed", "disallowed")
 SAMPLE_AT = re.compile(r"^# golive-sample-at: (\S+)[ \t]*$", re.MULTILINE)
 SAMPLE_OBSERVED = re.compile(r"^# golive-sample-observed: (.+?)[ \t]*$", re.MULTILINE)
 
@@ -49,7 +50,7 @@ def check_samples(
     for samples in sorted(root.rglob("samples")):
         rule_dir = samples.parent
         policy = policy_id_of(rule_dir, root)
-        for expected in ("allowed", "disallowed"):
+        for expected in SAMPLE_KINDS:
             for path in sorted((samples / expected).glob(SAMPLE_GLOB)):
                 try:
                     at = sample_time(path) or now

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -122,3 +123,32 @@ def test_a_broken_sample_makes_policy_test_fail(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1
     assert "FAIL" in proc.stdout and allowed.name in proc.stdout.replace("\n", "")
+
+
+def test_a_library_without_samples_says_which_folder_lacks_which(tmp_path: Path) -> None:
+    """Rego tests pass, samples are missing: exit 1 with the reason per policy folder (it used
+    to print only "samples: 0 passed, 0 failed")."""
+    lib = tmp_path / "policies"
+    shutil.copytree(POLICIES, lib)
+    single_owner = lib / "ownership" / "single_owner"
+    for sample in (lib / "fallback").rglob("*.yaml.sample"):
+        sample.unlink()  # fallback/fallback_defined: no sample of either kind
+    shutil.rmtree(single_owner / "samples" / "allowed")  # single_owner: no allowed one
+    proc = subprocess.run(
+        [sys.executable, "-m", "controller.cli", "policy", "test", str(lib)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+        env={**os.environ, "COLUMNS": "400"},
+    )
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    assert re.search(r"rego tests: \d+ passed, 0 failed", proc.stdout)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("NO SAMPLES")]
+    assert lines == [
+        f"NO SAMPLES {lib / 'fallback' / 'fallback_defined'}: expected "
+        "samples/allowed/*.yaml.sample and samples/disallowed/*.yaml.sample (a manifest its "
+        "rule denies, one the library admits; docs/policies.md, Samples)",
+        f"NO SAMPLES {single_owner}: expected samples/allowed/*.yaml.sample (a manifest its "
+        "rule denies, one the library admits; docs/policies.md, Samples)",
+    ]

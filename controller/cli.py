@@ -226,7 +226,13 @@ def check_command(
     opa_url: OpaUrlOpt = None,
     alert_rules_namespace: AlertRulesNamespaceOpt = None,
     output_format: Annotated[
-        str, typer.Option("--format", "-o", help="text, json, junit or sarif.")
+        str,
+        typer.Option(
+            "--format",
+            "-o",
+            help="text, json, junit, sarif, markdown (a pull-request comment) or github "
+            "(GitHub Actions annotations).",
+        ),
     ] = "text",
     at: Annotated[
         str | None, typer.Option("--at", help="Decide as of this RFC 3339 time (default now).")

@@ -1,4 +1,5 @@
-"""Render `golive check` results as text (rich), JSON, JUnit XML or SARIF 2.1.0."""
+"""Render `golive check` results as text (rich), JSON, JUnit XML or SARIF 2.1.0; Markdown and
+GitHub annotations for pull requests are in report_ci.py."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from xml.etree import ElementTree as ET
 
 from controller.check.loader import InputError
 
-FORMATS = ("text", "json", "junit", "sarif")
+FORMATS = ("text", "json", "junit", "sarif", "markdown", "github")
 SARIF_LEVEL = {
     "deny": "error",
     "warn": "warning",
@@ -84,6 +85,10 @@ def render(run: CheckRun, fmt: str) -> str:
         return render_junit(run)
     if fmt == "sarif":
         return render_sarif(run)
+    if fmt in ("markdown", "github"):
+        from controller.check import report_ci  # it builds on this module's types
+
+        return report_ci.render_markdown(run) if fmt == "markdown" else report_ci.render_github(run)
     raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 

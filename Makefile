@@ -16,7 +16,7 @@ help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 # The install also builds the embedded engine (OPA as a C shared library, libopa/) with Go.
-$(VENV)/.stamp: pyproject.toml constraints.txt setup.py libopa/go.mod libopa/go.sum libopa/main.go
+$(VENV)/.stamp: pyproject.toml constraints.txt setup.py libopa/go.mod libopa/go.sum libopa/main.go libopa/explain.go
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $@

@@ -42,6 +42,6 @@ class BuildGoSharedLibrary(build_ext):
 
 
 setup(
-    ext_modules=[Extension("controller.engine._libopa", sources=["libopa/main.go"])],
+    ext_modules=[Extension("controller.engine._libopa", sources=["libopa/main.go", "libopa/explain.go"])],
     cmdclass={"build_ext": BuildGoSharedLibrary},
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from datetime import UTC, datetime
@@ -296,6 +297,68 @@ def check_command(
     else:
         sys.stdout.write(render(run, output_format) + "\n")
     raise typer.Exit(run.exit_code)
+
+
+@app.command("explain")
+def explain_command(
+    paths: Annotated[
+        list[str],
+        typer.Argument(help="Files, folders, or - for stdin (kubectl get agd NAME -o yaml | ...)."),
+    ],
+    policy: Annotated[
+        str,
+        typer.Option("--policy", help="The policy to explain, e.g. golive.ownership.single_owner."),
+    ],
+    agent: Annotated[
+        str | None,
+        typer.Option(
+            "--agent", help="The agent (name or namespace/name) when the files hold several."
+        ),
+    ] = None,
+    policies: PoliciesOpt = None,
+    safe_library: SafeLibraryOpt = True,
+    contracts: Annotated[
+        list[str] | None,
+        typer.Option("--contracts", "-c", help="AgentContracts, AgentExceptions, PrometheusRules."),
+    ] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="Decide as of this RFC 3339 time (default now).")
+    ] = None,
+    allowed_signers: AllowedSignersOpt = None,
+    output_format: Annotated[str, typer.Option("--format", "-o", help="text or json.")] = "text",
+) -> None:
+    """Why one policy fired for one agent, or why not: the expressions OPA evaluated, with their
+    Rego file:row and values (OPA's own trace, on the embedded engine).
+
+    Exit 0 when explained (whatever the verdict); 2: usage or input errors.
+    """
+    from controller.check import explain
+    from controller.check.run import check
+
+    if output_format not in ("text", "json"):
+        raise fail(f"--format: expected text or json, got {output_format!r}")
+    now = parse_now(at)
+    signers = load_allowed_signers_file(allowed_signers)
+    policy_set = load_policy_set(policies or [], safe_library, "embedded", None)
+    try:
+        run = check(paths, contracts or [], policy_set, now, load_schemas(), signers=signers)
+        if run.errors:
+            for error in run.errors:
+                err.print(f"[red]error[/red] {error}", highlight=False)
+            raise typer.Exit(EXIT_USAGE)
+        try:
+            explanation = explain.explain(run, policy_set.bundle, policy, agent, now)
+        except explain.ExplainError as error:
+            raise fail(str(error)) from None
+        except EngineError as error:
+            raise fail(f"the policy cannot be explained: {error}") from None
+    finally:
+        policy_set.engine.close()
+    if output_format == "json":
+        sys.stdout.write(json.dumps(explain.explanation_json(explanation), indent=2) + "\n")
+    else:
+        for line in explain.render(explanation):
+            sys.stdout.write(line + "\n")
 
 
 @policy_app.command("test")

@@ -4,7 +4,7 @@ GitHub annotations for pull requests are in report_ci.py."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -59,6 +59,9 @@ class CheckRun:
     engine: str
     digest: str
     policies: dict[str, str] = field(default_factory=dict)  # id -> title, for SARIF rules
+    # The policy input each agent was decided on (same order as `agents`; not rendered: what
+    # `golive explain` re-evaluates with OPA's tracer).
+    policy_inputs: list[Mapping[str, Any]] = field(default_factory=list, repr=False)
 
     @property
     def exit_code(self) -> int:

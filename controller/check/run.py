@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Protocol
@@ -94,7 +94,7 @@ def check(
 
     observed = observer.observe([agent for _, agent in agents]) if observer else None
 
-    def report(entry: tuple[Document, AgentDeployment]) -> AgentReport:
+    def report(entry: tuple[Document, AgentDeployment]) -> tuple[AgentReport, Mapping[str, Any]]:
         doc, agent = entry
         verdict = decide_agent(
             policy_set,
@@ -108,7 +108,7 @@ def check(
             owners=lambda namespace, name: owners.get((namespace, name)),
         )
         d = verdict.decision
-        return AgentReport(
+        agent_report = AgentReport(
             doc.source,
             doc.line,
             doc.namespace,
@@ -119,17 +119,19 @@ def check(
             findings_from(d.violations),
             signoff_records(verdict.policy_input),
         )
+        return agent_report, verdict.policy_input
 
     # Decisions in parallel (the embedded engine releases the GIL); results keep input order.
     with ThreadPoolExecutor(max(1, parallelism)) as pool:
-        reports = list(pool.map(report, agents))
+        decided = list(pool.map(report, agents))
     return CheckRun(
-        reports,
+        [agent_report for agent_report, _ in decided],
         manifests.errors,
         manifests.skipped,
         policy_set.engine.name,
         policy_set.engine.digest,
         {pid: info.title for pid, info in policy_set.bundle.policies.items()},
+        [policy_input for _, policy_input in decided],
     )
 
 

@@ -52,7 +52,12 @@ def _library() -> ctypes.CDLL:
         raise EngineUnavailable(
             f"the embedded engine's library cannot be loaded: {error}"
         ) from None
-    for name in ("golive_opa_prepare", "golive_opa_inspect", "golive_opa_test"):
+    for name in (
+        "golive_opa_prepare",
+        "golive_opa_inspect",
+        "golive_opa_test",
+        "golive_opa_explain",
+    ):
         function = getattr(lib, name)
         function.argtypes = [ctypes.c_char_p]
         function.restype = ctypes.c_void_p
@@ -199,3 +204,45 @@ def run_tests(modules: Mapping[str, str], timeout: float = 5.0) -> list[RegoTest
         )
         for r in answer["results"]
     ]
+
+
+@dataclass(frozen=True)
+class TraceEvent:
+    """One event of OPA's evaluation trace (topdown.Event), as `opa eval --explain` sees it."""
+
+    op: str  # Enter, Eval, Exit, Fail, Redo, Unify, Index, Note...
+    query_id: int
+    parent_id: int
+    file: str
+    row: int
+    text: str  # the source text at the location (an expression, a rule head)
+    rule: bool  # the event is about a rule (entering or leaving its body)
+    variables: Mapping[str, str]  # an expression's variables and their values (OPA's text)
+
+
+def explain(
+    modules: Mapping[str, str], query: str, input_json: bytes, now_ns: int
+) -> tuple[list[Any], list[TraceEvent]]:
+    """Evaluate `query` once with OPA's tracer on; the result set and the trace. Raises
+    LibraryError if the modules do not compile or the evaluation fails."""
+    request = {
+        "modules": dict(modules),
+        "query": query,
+        "input": json.loads(input_json),
+        "now_ns": now_ns,
+    }
+    answer = _answer(_library().golive_opa_explain(_request(request)))
+    events = [
+        TraceEvent(
+            str(e["op"]),
+            int(e["query_id"]),
+            int(e["parent_id"]),
+            str(e.get("file", "")),
+            int(e.get("row", 0)),
+            str(e.get("text", "")),
+            bool(e.get("rule", False)),
+            dict(e.get("vars") or {}),
+        )
+        for e in answer["events"]
+    ]
+    return list(answer["result"]), events

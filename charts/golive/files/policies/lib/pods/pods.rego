@@ -42,6 +42,12 @@ containers(kinds) := [entry |
 	}
 ]
 
+# The containers of every kind, and of the kinds that set resources: computed once per decision
+# (a rule is cached for the evaluation; a function call is evaluated again at every call).
+all_containers := containers(all_kinds)
+
+resource_containers := containers(resource_kinds)
+
 as_object(x) := x if is_object(x)
 
 else := {}

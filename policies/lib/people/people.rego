@@ -28,11 +28,14 @@ local_part(email) := parts[count(parts) - 2] if {
 	count(parts) > 1
 } else := email
 
-# is_alias(s) is true when s looks like a team or group alias. Split once and intersect:
-# calling words(s) per alias word made this helper most of the library's evaluation time.
-is_alias(s) if count(words(s) & alias_words) > 0
+# alias_pattern matches a lowercase string that has one of alias_words as a whole word (between
+# characters other than a-z and 0-9, as words() splits) or one of the fragments anywhere.
+alias_pattern := concat("", ["(^|[^a-z0-9])(", concat("|", alias_words), ")([^a-z0-9]|$)|", alias_fragment_pattern])
 
-is_alias(s) if regex.match(alias_fragment_pattern, lower(s))
+# is_alias(s) is true when s looks like a team or group alias: one regular expression on the
+# lowercase string (the same answer as intersecting words(s) with alias_words, or matching a
+# fragment, at one builtin call instead of a split, a set and two matches per name).
+is_alias(s) if regex.match(alias_pattern, lower(s))
 
 # is_person_name(s) is true when s has at least two words, e.g. "Dana Ruiz".
 is_person_name(s) if regex.match(`^\S+(\s+\S+)+$`, trim_space(s))

@@ -42,6 +42,16 @@ containers(kinds) := [entry |
 	}
 ]
 
+# The containers of every kind, and of the kinds that set resources: computed once per decision
+# (a rule is cached for the evaluation; a function call is evaluated again at every call).
+all_containers := containers(all_kinds)
+
+# The same entries without the ephemeral containers (all_kinds lists them last).
+resource_containers := [entry |
+	some entry in all_containers
+	not startswith(entry.path, concat(".", [prefix, "ephemeralContainers["]))
+]
+
 as_object(x) := x if is_object(x)
 
 else := {}

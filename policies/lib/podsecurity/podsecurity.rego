@@ -119,14 +119,21 @@ windows if pods.windows
 # User namespaces (hostUsers: false) relax runAsNonRoot, runAsUser and the baseline procMount.
 user_namespace if object.get(spec, "hostUsers", true) == false
 
-# sc_value(entry, path) is the container securityContext value at path, null when unset.
-sc_value(entry, path) := object.get(entry.container, array.concat(["securityContext"], path), null)
+# sc_value(entry, path) is the container securityContext value at path, null when unset. Each
+# entry carries its securityContext as "sc" (an object, {} when unset or not an object), read
+# once per container rather than once per check.
+sc_value(entry, path) := object.get(entry.sc, path, null)
 
-pod_value(path) := object.get(spec, array.concat(["securityContext"], path), null)
+# The pod's securityContext as an object ({} when unset or not an object).
+pod_sc := pods.as_object(object.get(spec, "securityContext", null))
+
+pod_value(path) := object.get(pod_sc, path, null)
 
 sc_field(entry, key) := concat(".", [entry.path, "securityContext", key])
 
-containers := pods.containers(pods.all_kinds)
+containers := [object.union(entry, {"sc": pods.as_object(object.get(entry.container, "securityContext", null))}) |
+	some entry in pods.all_containers
+]
 
 # not_false(x): a boolean setting that is anything but false or unset (true, or a wrong type).
 not_false(x) if not x in {null, false}
@@ -271,10 +278,12 @@ probe_handlers := [
 findings contains finding if {
 	some entry in containers
 	some handler in probe_handlers
+	probe := object.get(entry.container, handler, null)
+	is_object(probe)
 	some action in ["httpGet", "tcpSocket"]
-	path := array.concat(handler, [action, "host"])
-	host := object.get(entry.container, path, "")
+	host := object.get(probe, [action, "host"], "")
 	not host in {"", null}
+	path := array.concat(handler, [action, "host"])
 	finding := {
 		"check": "hostProbesAndHostLifecycle",
 		"field": concat(".", array.concat([entry.path], path)),
@@ -691,20 +700,22 @@ whole_number_within(value, low, high) if {
 	value <= high
 }
 
-# The securityContext settings these checks read, at both levels where both have them.
+# The securityContext settings these checks read, at both levels where both have them: the
+# kind of each top-level key, and of each key one level down ("seccompProfile.type").
 sc_kinds := {
 	"runAsUser": "user",
 	"runAsNonRoot": "boolean",
 	"seccompProfile": "object",
-	"seccompProfile.type": "seccompType",
 	"appArmorProfile": "object",
-	"appArmorProfile.type": "appArmorType",
 	"seLinuxOptions": "object",
-	"seLinuxOptions.type": "string",
-	"seLinuxOptions.user": "string",
-	"seLinuxOptions.role": "string",
 	"windowsOptions": "object",
-	"windowsOptions.hostProcess": "boolean",
+}
+
+sc_nested_kinds := {
+	"seccompProfile": {"type": "seccompType"},
+	"appArmorProfile": {"type": "appArmorType"},
+	"seLinuxOptions": {"type": "string", "user": "string", "role": "string"},
+	"windowsOptions": {"hostProcess": "boolean"},
 }
 
 container_sc_kinds := object.union(sc_kinds, {
@@ -712,25 +723,23 @@ container_sc_kinds := object.union(sc_kinds, {
 	"allowPrivilegeEscalation": "boolean",
 	"procMount": "procMount",
 	"capabilities": "object",
-	"capabilities.add": "strings",
-	"capabilities.drop": "strings",
 })
+
+container_sc_nested_kinds := object.union(sc_nested_kinds, {"capabilities": {"add": "strings", "drop": "strings"}})
 
 pod_sc_kinds := object.union(sc_kinds, {"sysctls": "array"})
 
-# slots: {"field", "value", "kind"} for every such setting that is set (null is unset).
-slots contains {"field": concat(".", [pods.prefix, key]), "value": value, "kind": kind} if {
-	some key, kind in {"hostNetwork": "boolean", "hostPID": "boolean", "hostIPC": "boolean", "hostUsers": "boolean"}
-	value := object.get(spec, key, null)
-	value != null
+pod_kinds := {
+	"hostNetwork": "boolean", "hostPID": "boolean", "hostIPC": "boolean", "hostUsers": "boolean",
+	"securityContext": "object", "volumes": "array",
+	"containers": "array", "initContainers": "array", "ephemeralContainers": "array",
 }
 
+# slots: {"field", "value", "kind"} for every such setting that is set (null is unset). Each
+# walks the keys an object has and looks their kind up, rather than reading every known key.
 slots contains {"field": concat(".", [pods.prefix, key]), "value": value, "kind": kind} if {
-	some key, kind in {
-		"securityContext": "object", "volumes": "array",
-		"containers": "array", "initContainers": "array", "ephemeralContainers": "array",
-	}
-	value := object.get(spec, key, null)
+	some key, value in spec
+	kind := pod_kinds[key]
 	value != null
 }
 
@@ -739,15 +748,38 @@ slots contains {"field": "spec.template.metadata.annotations", "value": annotati
 }
 
 slots contains {"field": concat(".", [pod_sc_path, key]), "value": value, "kind": kind} if {
-	some key, kind in pod_sc_kinds
-	value := object.get(spec, array.concat(["securityContext"], split(key, ".")), null)
+	some key, value in pod_sc
+	kind := pod_sc_kinds[key]
+	value != null
+}
+
+slots contains {"field": concat(".", [pod_sc_path, top, key]), "value": value, "kind": kind} if {
+	some top, inner in pod_sc
+	is_object(inner)
+	some key, value in inner
+	kind := sc_nested_kinds[top][key]
+	value != null
+}
+
+slots contains {"field": sc_field(entry, ""), "value": value, "kind": "object"} if {
+	some entry in containers
+	value := object.get(entry.container, "securityContext", null)
 	value != null
 }
 
 slots contains {"field": sc_field(entry, key), "value": value, "kind": kind} if {
 	some entry in containers
-	some key, kind in object.union(container_sc_kinds, {"": "object"})
-	value := object.get(entry.container, array.concat(["securityContext"], path_of(key)), null)
+	some key, value in entry.sc
+	kind := container_sc_kinds[key]
+	value != null
+}
+
+slots contains {"field": sc_field(entry, concat(".", [top, key])), "value": value, "kind": kind} if {
+	some entry in containers
+	some top, inner in entry.sc
+	is_object(inner)
+	some key, value in inner
+	kind := container_sc_nested_kinds[top][key]
 	value != null
 }
 
@@ -781,12 +813,9 @@ slots contains {"field": sprintf("%s.sysctls[%d].name", [pod_sc_path, i]), "valu
 	value := object.get(pods.as_object(sysctl), "name", null)
 }
 
-path_of("") := []
-
-path_of(key) := split(key, ".") if key != ""
-
 malformed contains {"field": field, "msg": msg} if {
 	some slot in slots
+	type_name(slot.value) != slot.kind # a boolean, object, array or string where one belongs fits
 	not fits(slot.kind, slot.value)
 	field := trim_suffix(slot.field, ".")
 	msg := sprintf("%s is %s; Kubernetes expects %s", [field, fields.text(slot.value), expected[slot.kind]])

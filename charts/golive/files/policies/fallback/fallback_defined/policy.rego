@@ -46,8 +46,8 @@ deny contains violation if {
 }
 
 deny contains violation if {
+	not mode in modes # first: a known mode ends the rule without the blank test
 	not fields.blank(mode)
-	not mode in modes
 	violation := {
 		"field": "spec.fallback.mode",
 		"msg": concat("", [

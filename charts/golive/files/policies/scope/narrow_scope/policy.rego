@@ -15,6 +15,9 @@ scope := object.get(input, ["agent", "spec", "scope"], null)
 
 process := object.get(scope, "process", "") if is_object(scope)
 
+# process_blank is tested once per decision (a rule is cached; each call of a function is not).
+process_blank if fields.blank(process)
+
 slug_pattern := `^[a-z0-9]+(-[a-z0-9]+)*$`
 
 # One type/subtype, optionally with parameters such as "; charset=utf-8"; no lists, no wildcards.
@@ -34,7 +37,7 @@ deny contains violation if {
 }
 
 deny contains violation if {
-	fields.blank(process)
+	process_blank
 	violation := {
 		"field": "spec.scope.process",
 		"msg": "scope has no process; name the one business process this agent serves, e.g. invoice-triage",
@@ -42,7 +45,7 @@ deny contains violation if {
 }
 
 deny contains violation if {
-	not fields.blank(process)
+	not process_blank
 	regex.match(list_pattern, process)
 	violation := {
 		"field": "spec.scope.process",
@@ -54,7 +57,7 @@ deny contains violation if {
 }
 
 deny contains violation if {
-	not fields.blank(process)
+	not process_blank
 	not regex.match(list_pattern, process)
 	not regex.match(slug_pattern, process)
 	violation := {

@@ -18,7 +18,7 @@ import data.golive.lib.pods
 
 deny contains violation if {
 	not pods.windows
-	some entry in pods.containers(pods.all_kinds)
+	some entry in pods.all_containers
 	setting := object.get(entry.container, ["securityContext", "readOnlyRootFilesystem"], null)
 	setting != true
 	violation := {

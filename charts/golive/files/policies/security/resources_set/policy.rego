@@ -19,7 +19,7 @@ import data.golive.lib.pods
 required := [["requests", "cpu"], ["requests", "memory"], ["limits", "memory"]]
 
 deny contains violation if {
-	some entry in pods.containers(pods.resource_kinds)
+	some entry in pods.resource_containers
 	missing := [concat(".", path) |
 		some path in required
 		object.get(entry.container, array.concat(["resources"], path), null) == null

@@ -168,7 +168,7 @@ def test_three_thousand_reviews_through_the_webhook(
         operation = Operation.CREATE if request["operation"] == "CREATE" else Operation.UPDATE
         verdict = decide_agent(
             policy_set,
-            request["object"],
+            read_agent(request["object"]),
             contracts=None,
             exceptions=[],
             context=PolicyContext(operation, datetime.now(UTC)),

@@ -1,7 +1,8 @@
 """Every call golive makes to the Kubernetes API (sync client; callers use threads).
 
 Writes are few and deliberate: server-side apply of the owned Deployment, merge patches of the
-AgentDeployment status subresource (never its spec: Argo CD must see no drift), and Events.
+AgentDeployment status subresource (never its spec: Argo CD must see no drift), Events, and
+server-side apply of the agent's OpenReports Report when the cluster serves them.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from controller.domain.api import AGENTS, API_VERSION, FIELD_MANAGER, GROUP, VERSION
+from controller.domain.report import GROUP as REPORTS_GROUP
+from controller.domain.report import PLURAL as REPORTS
+from controller.domain.report import VERSION as REPORTS_VERSION
 
 COMPONENT = "golive-operator"
 
@@ -141,6 +145,43 @@ class KubeIO:
             # Named like golive's Deployment applies, so managedFields says who wrote the status.
             query=[("fieldManager", FIELD_MANAGER)],
         )
+
+    def apply_report(self, body: Mapping[str, Any]) -> None:
+        """Server-side apply of an agent's OpenReports Report (creates or updates it; golive
+        owns the fields it sets). The updated object it returns is not parsed."""
+        meta = body["metadata"]
+        self._request(
+            "PATCH",
+            f"/apis/{REPORTS_GROUP}/{REPORTS_VERSION}/namespaces/{quote(meta['namespace'])}/"
+            f"{REPORTS}/{quote(meta['name'])}",
+            dict(body),
+            "application/apply-patch+yaml",
+            query=[("fieldManager", FIELD_MANAGER), ("force", "true")],
+        )
+
+    def list_reports(self, label_selector: str, page: int = 500) -> list[dict[str, Any]] | None:
+        """Every OpenReports Report matching the selector, in all namespaces, a page at a time;
+        None when the cluster does not serve Reports (no CRD: 404)."""
+        items: list[dict[str, Any]] = []
+        token = ""
+        while True:
+            query = [("labelSelector", label_selector), ("limit", str(page))]
+            if token:
+                query.append(("continue", token))
+            try:
+                data = self._request(
+                    "GET", f"/apis/{REPORTS_GROUP}/{REPORTS_VERSION}/{REPORTS}", None,
+                    "application/json", query=query,
+                )  # fmt: skip
+            except ApiException as error:
+                if error.status == 404:
+                    return None
+                raise
+            listing = json.loads(data)
+            items += listing.get("items") or []
+            token = (listing.get("metadata") or {}).get("continue") or ""
+            if not token:
+                return items
 
     def emit_event(
         self, agent: Mapping[str, Any], event_type: str, reason: str, message: str

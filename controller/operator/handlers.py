@@ -26,6 +26,11 @@ from controller.domain.api import (
     POLICY_LABEL,
     VERSION,
 )
+from controller.domain.report import CRD_NAME as REPORTS_CRD
+from controller.domain.report import GROUP as REPORTS_GROUP
+from controller.domain.report import PLURAL as REPORTS
+from controller.domain.report import VERSION as REPORTS_VERSION
+from controller.domain.report import report_agent
 from controller.domain.signoffs import SIGNERS_LABEL
 from controller.k8s.api import bearer_token
 from controller.operator.cache import key_of
@@ -161,20 +166,50 @@ def _established(crd: dict[str, Any]) -> bool:
     return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
 
 
+def _crd_served(event: kopf.RawEvent, body: dict[str, Any]) -> bool:
+    terminating = bool((body.get("metadata") or {}).get("deletionTimestamp"))
+    return not _deleted(event) and not terminating and _established(body)
+
+
 async def crd_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     """The PrometheusRule CRD appeared or went: the alert check starts or is skipped."""
     body = _raw(event)
     if (body.get("metadata") or {}).get("name") != CRD_NAME:
         return
     rt = runtime_of(memo)
-    terminating = bool((body.get("metadata") or {}).get("deletionTimestamp"))
-    served = not _deleted(event) and not terminating and _established(body)
+    served = _crd_served(event, body)
     if served == rt.state.alert_rules_served:
         return
     rt.state.alert_rules_served = served
     if not served:
         rt.state.alert_rules.clear()  # its objects go with it
     rt.enqueue_alert_users()
+
+
+async def report_crd_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    """The OpenReports Report CRD appeared (every agent gets its Report) or went."""
+    body = _raw(event)
+    if (body.get("metadata") or {}).get("name") != REPORTS_CRD:
+        return
+    rt = runtime_of(memo)
+    if rt.reconciler.reports.set_served(_crd_served(event, body)) and rt.reconciler.reports.served:
+        rt.enqueue_all()
+
+
+async def report_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    """One of golive's Reports changed (the echo of a write, recorded) or was deleted (written
+    again while its agent exists)."""
+    rt = runtime_of(memo)
+    body = _raw(event)
+    writer = rt.reconciler.reports
+    if _deleted(event):
+        key = writer.deleted(body)
+        if key is not None and key in rt.state.agents:
+            rt.enqueue(key)
+        return
+    key = report_agent(body)
+    if key is not None:
+        writer.seen(body, rt.state.agents.get(key))
 
 
 def build_registry() -> kopf.OperatorRegistry:
@@ -197,5 +232,10 @@ def build_registry() -> kopf.OperatorRegistry:
     on_event(RULES_GROUP, RULES_VERSION, RULES_PLURAL, registry=registry)(prometheus_rule_event)
     on_event("apiextensions.k8s.io", "v1", "customresourcedefinitions", registry=registry)(
         crd_event
+    )
+    # OpenReports: golive's own Reports (managed-by golive), once their CRD exists.
+    on_event(REPORTS_GROUP, REPORTS_VERSION, REPORTS, labels=owned, registry=registry)(report_event)
+    on_event("apiextensions.k8s.io", "v1", "customresourcedefinitions", registry=registry)(
+        report_crd_event
     )
     return registry

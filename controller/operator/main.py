@@ -30,6 +30,7 @@ from controller.operator.cache import ClusterState
 from controller.operator.handlers import build_registry
 from controller.operator.policies import PolicyManager
 from controller.operator.reconciler import Reconciler
+from controller.operator.reports import discover_reports
 from controller.operator.runtime import Runtime
 from controller.operator.signers import SignerStore
 
@@ -207,6 +208,8 @@ async def operate(options: OperatorOptions, stop: asyncio.Event | None = None) -
     # skipped. Unanswered, the state stays "served" (missing alerts block, never admit) and is
     # asked again in the background.
     discovered = await discover_alert_rules(state, kube, attempts=3)
+    # Before any decision too: golive's existing Reports, so a restart rewrites none of them.
+    await discover_reports(reconciler.reports, kube)
     rt = Runtime(
         state,
         policies,

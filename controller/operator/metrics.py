@@ -29,6 +29,10 @@ DEPLOYMENT_WRITES = Counter(
 STATUS_WRITES = Counter(
     "golive_status_writes_total", "Status patches of AgentDeployments (changed status only)."
 )
+REPORT_WRITES = Counter(
+    "golive_report_writes_total",
+    "OpenReports Reports written (server-side apply; only when a result changed).",
+)
 FENCED_WRITES = Counter(
     "golive_fenced_writes_total",
     "Writes not made because this replica stopped leading while a reconcile was in flight.",

@@ -36,6 +36,7 @@ from controller.operator import metrics
 from controller.operator.cache import ClusterState, Key, slim_deployment
 from controller.operator.decider import Decider
 from controller.operator.policies import PolicyManager
+from controller.operator.reports import ReportWriter
 from controller.operator.signers import SignerStore
 from controller.operator.workqueue import WorkQueue
 
@@ -74,6 +75,8 @@ class Reconciler:
         self.queue: WorkQueue[Key] = queue or WorkQueue()
         # What we last wrote per agent, so our own status write does not trigger a re-decision.
         self.written: dict[Key, tuple[int, dict[str, Any]]] = {}
+        # The agents' OpenReports Reports, when the cluster serves them (reports.py).
+        self.reports = ReportWriter(kube)
 
     @property
     def signers(self) -> SignerStore:
@@ -102,6 +105,7 @@ class Reconciler:
         agent = self.state.agents.get(key)
         if agent is None:
             self.written.pop(key, None)
+            self.reports.forget(key)
             return  # deleted: the Deployment goes with it through its ownerReference
         try:
             await self._reconcile(key, agent)
@@ -173,6 +177,8 @@ class Reconciler:
                 raise
             metrics.STATUS_WRITES.inc()
             await self._announce(agent, decision, previous, status, applied)
+        bundle = self.policies.current.bundle
+        await self.reports.sync(agent, decision, bundle.policies, bundle.digest, now, self._fence)
         if decision.result is Result.UNKNOWN:
             delay = self.queue.retry(key)  # the engine or the policies may come back
             log.info("%s/%s undecided (%s); retry in %.1fs", *key, decision.reason.value, delay)

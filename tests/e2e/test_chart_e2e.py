@@ -360,6 +360,10 @@ ALLOWED = [
     ("get", "namespaces", "", ""),
     ("create", "leases", "coordination.k8s.io", ""),
     ("update", "leases", "coordination.k8s.io", ""),
+    ("list", "reports", "openreports.io", ""),
+    ("watch", "reports", "openreports.io", ""),
+    ("create", "reports", "openreports.io", ""),
+    ("patch", "reports", "openreports.io", ""),
 ]
 
 DENIED = [
@@ -379,6 +383,8 @@ DENIED = [
     ("create", "pods", "", "exec"),
     ("patch", "agentdeployments", "golive.dev", "scale"),
     ("create", "clusterroles", "rbac.authorization.k8s.io", ""),
+    ("delete", "reports", "openreports.io", ""),
+    ("create", "clusterreports", "openreports.io", ""),
     ("*", "*", "*", ""),
     ("*", "deployments", "apps", ""),
     ("get", "*", "", ""),

@@ -249,3 +249,22 @@ def test_a_record_of_another_agent_of_the_same_name_lends_no_timestamps() -> Non
 def test_report_agent_reads_the_scope(scope: dict[str, str], expected: Any) -> None:
     report = {"metadata": {"name": "r", "namespace": "agents"}, "scope": scope}
     assert report_agent(report) == expected
+
+
+def test_a_report_is_bounded_whatever_the_findings_say() -> None:
+    # 30 policies (the library's size), each with many long findings on long fields: every
+    # result is cut, so the Report stays near 2 KB a policy, far below etcd's 1.5 MiB.
+    policies = {
+        f"golive.x.p{i}": info(f"golive.x.p{i}", "deny", "high", "owner") for i in range(30)
+    }
+    raw = [
+        RawViolation(policy, f"spec.{'f' * 200}[{j}]", "m" * 5000 + str(j))
+        for policy in policies
+        for j in range(20)
+    ]
+    made = decide(raw, policies, (), "embedded", DIGEST)
+    report = build_report(agent(), made, policies, None, NOW)
+    assert report is not None
+    size = len(json.dumps(report))
+    assert size < 30 * 2200, size
+    assert all(len(r["message"]) == MAX_MESSAGE for r in report["results"])

@@ -102,6 +102,7 @@ class Reconciler:
         agent = self.state.agents.get(key)
         if agent is None:
             self.written.pop(key, None)
+            metrics.forget_agent(key)
             return  # deleted: the Deployment goes with it through its ownerReference
         try:
             await self._reconcile(key, agent)
@@ -173,6 +174,8 @@ class Reconciler:
                 raise
             metrics.STATUS_WRITES.inc()
             await self._announce(agent, decision, previous, status, applied)
+        # The dashboard's and the alerts' per-agent series (controller/operator/metrics.py).
+        metrics.record_agent(agent, decision, status, self.state.namespace_exceptions(key[0]), now)
         if decision.result is Result.UNKNOWN:
             delay = self.queue.retry(key)  # the engine or the policies may come back
             log.info("%s/%s undecided (%s); retry in %.1fs", *key, decision.reason.value, delay)

@@ -104,6 +104,8 @@ WEBHOOK_REVIEWS = Counter(
 # Every label value exists from the start, so rates and alerts read 0 rather than nothing.
 for _outcome in WEBHOOK_OUTCOMES:
     WEBHOOK_REVIEWS.labels(_outcome)
+for _stage in ("api", "internal"):
+    RECONCILE_ERRORS.labels(_stage)
 for _source in ("reconcile", "admission", "admission-dryrun"):
     for _result in RESULTS:
         DECISIONS.labels(_source, _result)

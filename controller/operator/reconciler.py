@@ -106,6 +106,7 @@ class Reconciler:
         if agent is None:
             self.written.pop(key, None)
             self.reports.forget(key)
+            metrics.forget_agent(key)
             return  # deleted: the Deployment goes with it through its ownerReference
         try:
             await self._reconcile(key, agent)
@@ -179,6 +180,8 @@ class Reconciler:
             await self._announce(agent, decision, previous, status, applied)
         bundle = self.policies.current.bundle
         await self.reports.sync(agent, decision, bundle.policies, bundle.digest, now, self._fence)
+        # The dashboard's and the alerts' per-agent series (controller/operator/metrics.py).
+        metrics.record_agent(agent, decision, status, self.state.namespace_exceptions(key[0]), now)
         if decision.result is Result.UNKNOWN:
             delay = self.queue.retry(key)  # the engine or the policies may come back
             log.info("%s/%s undecided (%s); retry in %.1fs", *key, decision.reason.value, delay)

@@ -127,6 +127,7 @@ class Runtime:
                 self.reconciler.enqueue_all()
             elif was_leading and not leading:
                 log.warning("lost the lease: reconciling stops until it is won again")
+                metrics.forget_agents()  # the new leader exports them
             was_leading = leading
             await asyncio.sleep(self.elector.config.retry_period)
 

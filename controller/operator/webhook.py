@@ -34,6 +34,8 @@ from controller.domain.api import AGENTS, GROUP, VERSION
 from controller.k8s.webhook import WEBHOOK_PATH
 from controller.operator import metrics
 from controller.operator.admission import (
+    CODE_BAD_REQUEST,
+    CODE_DENIED,
     AdmissionVerdict,
     BadAdmissionReview,
     check_admission_review,
@@ -68,6 +70,15 @@ def decide_admission_with(rt: Runtime, agent: dict[str, Any], operation: str, dr
     return verdict
 
 
+def review_outcome(verdict: AdmissionVerdict) -> str:
+    """golive_webhook_reviews_total's outcome label for a verdict."""
+    if verdict.allowed:
+        return "allowed"
+    if verdict.code == CODE_DENIED:
+        return "denied"
+    return "invalid" if verdict.code == CODE_BAD_REQUEST else "error"
+
+
 async def validate_agent(
     *, body: kopf.Body, dryrun: bool, warnings: list[str], memo: kopf.Memo, **kwargs: Any
 ) -> None:
@@ -76,6 +87,7 @@ async def validate_agent(
     verdict: AdmissionVerdict = await asyncio.to_thread(
         decide_admission_with, rt, dict(body), str(kwargs.get("operation") or ""), bool(dryrun)
     )
+    metrics.record_review(review_outcome(verdict))
     warnings.extend(verdict.warnings)
     if not verdict.allowed:
         raise kopf.AdmissionError(verdict.message, code=verdict.code)
@@ -123,6 +135,7 @@ class GoliveWebhookServer(kopf.WebhookServer):
         except BadAdmissionReview as error:
             return _error(400, str(error))
         if problem is not None:
+            metrics.record_review("invalid")
             return aiohttp.web.json_response(deny_response(uid, problem))
         # What kopf's own _serve does with a parsed body (it passes these to its handlers).
         headers = dict(request.headers)
@@ -131,6 +144,7 @@ class GoliveWebhookServer(kopf.WebhookServer):
             response = await fn(data, webhook=HANDLER_ID, sslpeer=sslpeer, headers=headers)
         except Exception as error:
             log.exception("admission review %s failed", uid)
+            metrics.record_review("error")
             # Never an allow by accident: an AdmissionReview that denies, with the reason.
             return aiohttp.web.json_response(
                 deny_response(uid, f"golive could not review the request: {error!r}", 500)
@@ -139,4 +153,5 @@ class GoliveWebhookServer(kopf.WebhookServer):
 
 
 def _error(status: int, message: str) -> aiohttp.web.Response:
+    metrics.record_review("invalid")  # every use is a request golive does not review
     return aiohttp.web.json_response({"error": message, "status": status}, status=status)

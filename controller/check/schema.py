@@ -33,11 +33,10 @@ def _path(error: ValidationError) -> str:
 
 Check = Callable[[Any], bool]
 
-# The keywords `valid_check` compiles. `properties` and `items` descend (as jsonschema's own
-# keyword functions do); the others are leaves judged by jsonschema's own keyword function, or
-# by an inlined copy of the type checks. A schema using any other keyword jsonschema knows, a
-# `$` keyword, or a boolean subschema gets no compiled check: jsonschema judges it alone.
-_DESCENDING = frozenset({"properties", "items"})
+# The keywords `valid_check` compiles: `properties` and `items` descend (as jsonschema's own
+# keyword functions do); these leaves are judged by jsonschema's own keyword function (or, for
+# `type` and `pattern`, the same tests inlined). A schema using any other keyword jsonschema
+# knows, a `$` keyword, or a boolean subschema gets no compiled check: jsonschema judges it alone.
 _LEAVES = frozenset(
     {
         "type",
@@ -175,8 +174,8 @@ class SchemaSet:
         self.checks: dict[str, Check] = {}
         if not crd_dir.is_dir():
             raise SchemaError(f"the CRD schemas are missing: {crd_dir} is not a folder")
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         for path in sorted(crd_dir.glob("*.yaml")):
-            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
             for crd in yaml.load_all(path.read_text(), Loader=loader):
                 if not crd or crd.get("kind") != "CustomResourceDefinition":
                     continue

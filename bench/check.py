@@ -19,12 +19,17 @@ alike; each figure is the median of its rounds:
 - golive_check_1_manifest_s: the same golive command on one manifest (the fixed start-up
   cost), so the per-manifest cost is the difference / 999;
 - the answers of both are compared per agent (policy id and field of every violation);
-- an in-process breakdown of `check()` (load, CRD-schema validation, engine calls, the rest).
+- an in-process breakdown of `check()` (load, CRD-schema validation, engine calls, the rest),
+  each beside what it replaced or what bounds it: libyaml's `CSafeLoader` with PyYAML's own
+  constructor (golive's loader before), jsonschema walking every document (the validation
+  before), and the library calls alone on pre-encoded inputs (what a batched call could save
+  is the rest of `evaluate`: encoding the input, decoding the answer).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import resource
 import statistics
@@ -32,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,8 +54,8 @@ from controller.domain.model import read_agent
 from controller.domain.policy_input import Operation, PolicyContext, build_policy_input
 from controller.engine.bundle import load_bundle_dir
 from controller.engine.decision_pipeline import PolicySet
-from controller.engine.embedded import EmbeddedEngine
-from controller.engine.protocol import Engine
+from controller.engine.embedded import EmbeddedEngine, evaluation_time_ns
+from controller.engine.protocol import encode_input
 from kit.controlplane import tool_bin_dir
 
 NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
@@ -131,8 +136,13 @@ def opa_eval(argv: list[str]) -> tuple[float, float, list[Any]]:
 
 
 def divergences(report: Mapping[str, Any], opa_results: list[Any]) -> int:
+    """Agents whose violations differ. golive's `skipped` findings are left out: golive adds
+    them without the engine (a check that could not run, e.g. alerts with no PrometheusRule
+    given), so OPA never returns them."""
     golive = {
-        a["name"]: sorted((f["policy"], f["field"]) for f in a["findings"])
+        a["name"]: sorted(
+            (f["policy"], f["field"]) for f in a["findings"] if f["enforcement"] != "skipped"
+        )
         for a in report["agents"]
     }
     opa = {
@@ -146,14 +156,16 @@ def divergences(report: Mapping[str, Any], opa_results: list[Any]) -> int:
 class TimedEngine:
     """Wraps an engine and adds up the time spent in evaluate()."""
 
-    def __init__(self, inner: Engine) -> None:
+    def __init__(self, inner: EmbeddedEngine) -> None:
         self.inner = inner
         self.name = inner.name
         self.digest = inner.digest
         self.seconds = 0.0
         self.calls = 0
+        self.inputs: list[Mapping[str, Any]] = []
 
     def evaluate(self, policy_input: Mapping[str, Any]) -> list[RawViolation]:
+        self.inputs.append(policy_input)
         start = time.perf_counter()
         try:
             return self.inner.evaluate(policy_input)
@@ -165,13 +177,46 @@ class TimedEngine:
         self.inner.close()
 
 
+def engine_split(engine: EmbeddedEngine, inputs: list[Mapping[str, Any]]) -> tuple[float, float]:
+    """CPU seconds (this process, Go's threads included) of `evaluate` on the inputs it was
+    given, and of the library calls alone on the same inputs encoded beforehand (the ctypes
+    call: OPA parsing the input, evaluating, writing the answer; and reading it back): what a
+    batched call into the library would still pay. Alternating, 3 rounds, the least of each."""
+    encoded = [(encode_input(i), evaluation_time_ns(i)) for i in inputs]
+    query = engine._query
+    evaluate_s, library_s = [], []
+    for _ in range(3):
+        start = time.process_time()
+        for policy_input in inputs:
+            engine.evaluate(policy_input)
+        evaluate_s.append(time.process_time() - start)
+        start = time.process_time()
+        for text, now_ns in encoded:
+            query.evaluate(text, now_ns, engine.timeout)
+        library_s.append(time.process_time() - start)
+    return min(evaluate_s), min(library_s)
+
+
+def cpu_side_by_side(*fns: Callable[[], object], rounds: int = 3) -> list[float]:
+    """CPU seconds of each function, taking turns for `rounds` rounds, the least of each: on a
+    busy machine CPU time moves less than wall time, and taking turns exposes both to the
+    same load."""
+    best = [math.inf] * len(fns)
+    for _ in range(rounds):
+        for index, fn in enumerate(fns):
+            start = time.process_time()
+            fn()
+            best[index] = min(best[index], time.process_time() - start)
+    return best
+
+
 def breakdown(directory: Path) -> dict[str, float]:
     """check() in this process on `directory`, split into load, CRD-schema validation, engine
     and the rest (policy inputs with the contract meta-schema checks, decisions, report); plus
     the fixed costs of a `golive check` process: Python start-up with golive's imports, and the
     bundle load (parse with OPA, compile, smoke evaluation)."""
-    import_s, _, _ = timed([sys.executable, "-c", "import controller.cli"], (0,))
-    python_s, _, _ = timed([sys.executable, "-c", "pass"], (0,))
+    import_s, import_cpu, _ = timed([sys.executable, "-c", "import controller.cli"], (0,))
+    python_s, python_cpu, _ = timed([sys.executable, "-c", "pass"], (0,))
     start = time.perf_counter()
     bundle = load_bundle_dir(POLICIES)
     bundle_s = time.perf_counter() - start
@@ -186,9 +231,16 @@ def breakdown(directory: Path) -> dict[str, float]:
         start = time.perf_counter()
         validate(manifests, schemas)
         validate_s = time.perf_counter() - start
+        # The same validation by jsonschema alone (every document walked, as before).
+        walked = SchemaSet()
+        walked.checks.clear()
+        start = time.perf_counter()
+        validate(load([str(directory)]), walked)
+        jsonschema_s = time.perf_counter() - start
         start = time.perf_counter()
         check([str(directory)], [], PolicySet(engine, bundle), NOW, schemas)  # type: ignore[arg-type]
         total_s = time.perf_counter() - start
+        evaluate_cpu_s, library_cpu_s = engine_split(engine.inner, engine.inputs)
     finally:
         engine.close()
     # Side by side, for the evidence: the same files through libyaml's CSafeLoader, and the
@@ -198,6 +250,14 @@ def breakdown(directory: Path) -> dict[str, float]:
     for text in texts:
         list(yaml.load_all(text, Loader=yaml.CSafeLoader))
     csafe_s = time.perf_counter() - start
+    paths = sorted(directory.glob("*.yaml"))
+    yaml_cpu, csafe_cpu = cpu_side_by_side(
+        lambda: load([str(directory)]),
+        lambda: [list(yaml.load_all(p.read_text(), Loader=yaml.CSafeLoader)) for p in paths],
+    )
+    schema_cpu, jsonschema_cpu = cpu_side_by_side(
+        lambda: validate(manifests, schemas), lambda: validate(manifests, walked)
+    )
     contracts = [d.obj for d in manifests.documents if d.kind == "AgentContract"]
     start = time.perf_counter()
     for obj in contracts:
@@ -206,15 +266,24 @@ def breakdown(directory: Path) -> dict[str, float]:
     return {
         "python_startup_s": r(python_s),
         "python_startup_with_golive_imports_s": r(import_s),
+        "python_startup_cpu_s": r(python_cpu),
+        "python_startup_with_golive_imports_cpu_s": r(import_cpu),
         "inproc_bundle_load_s": r(bundle_s),
         "inproc_engine_start_s": r(compile_s),
         "inproc_check_total_s": r(total_s),
         "inproc_yaml_load_s": r(load_s),
         "inproc_yaml_load_with_csafeloader_s": r(csafe_s),
+        "inproc_yaml_load_cpu_s": r(yaml_cpu),
+        "inproc_yaml_load_with_csafeloader_cpu_s": r(csafe_cpu),
         "inproc_contract_schema_checks_s": r(contract_s),
         "inproc_crd_schema_validation_s": r(validate_s),
+        "inproc_crd_schema_validation_jsonschema_alone_s": r(jsonschema_s),
+        "inproc_crd_schema_validation_cpu_s": r(schema_cpu),
+        "inproc_crd_schema_validation_jsonschema_alone_cpu_s": r(jsonschema_cpu),
         "inproc_engine_evaluate_s": r(engine.seconds),
         "inproc_engine_evaluate_mean_ms": r(engine.seconds / max(1, engine.calls) * 1000),
+        "inproc_engine_evaluate_cpu_s": r(evaluate_cpu_s),
+        "inproc_engine_library_calls_cpu_s": r(library_cpu_s),
         "inproc_rest_s": r(total_s - load_s - validate_s - engine.seconds),
     }
 
@@ -274,6 +343,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             "opa_eval_cpu_s": r(opa_cpu),
             "opa_eval_per_manifest_ms": r(opa_s / count * 1000),
             "ratio_golive_to_opa": r(ratio, 2),
+            "ratio_golive_to_opa_cpu": r(check_cpu / opa_cpu, 2),
             "divergences": divergences(report, opa_results),
             "loadavg_1m_per_round": [round(x, 2) for x in loads],
             "goal": f"golive check on {count} manifests no slower than opa eval on the same inputs",

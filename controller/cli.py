@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -22,7 +23,9 @@ from controller.domain.signoffs import AllowedSigners, SignersError, load_allowe
 from controller.engine.decision_pipeline import PolicySet
 from controller.engine.factory import ENGINES, engine_problem, policy_set_from_library
 from controller.engine.protocol import EngineError
-from controller.observe.prometheus import PrometheusConfig
+
+if TYPE_CHECKING:  # imported where used: `golive check` without Prometheus needs no HTTP client
+    from controller.observe.prometheus import PrometheusConfig
 
 # Click's plain help, not Rich's boxes: Rich fits its option table to the width (80 columns in
 # a pipe or a pager) by cutting option names ("--alert-rules-nam…"); Click wraps the help text
@@ -162,6 +165,8 @@ def prometheus_config(
                 "need --prometheus-url"
             )
         return None
+    from controller.observe.prometheus import PrometheusConfig
+
     config = PrometheusConfig(url, token, ca, insecure, window=window)
     try:
         config.validate()
@@ -265,28 +270,33 @@ def check_command(
     )
     schemas = load_schemas()
     signers = load_allowed_signers_file(allowed_signers)
-    policy_set = load_policy_set(policies or [], safe_library, engine, opa_url)
     observer = None
     if prometheus is not None:
         from controller.check.observe import PrometheusObserver
         from controller.observe.prometheus import PrometheusClient
 
         observer = PrometheusObserver(PrometheusClient(prometheus), now)
-    try:
-        # The embedded engine evaluates without the GIL: one thread per core uses them all.
-        run = check(
-            paths,
-            contracts or [],
-            policy_set,
-            now,
-            schemas,
-            parallelism=os.cpu_count() or 1,
-            alert_rules_namespace=alert_rules_namespace,
-            observer=observer,
-            signers=signers,
-        )
-    finally:
-        policy_set.engine.close()
+    # OPA compiles the policies without the GIL: on another core while the manifests are read.
+    # check() takes them once they are read; a library that cannot be used still stops the
+    # check with its error (exit 2) before anything is decided or printed.
+    with ThreadPoolExecutor(1, thread_name_prefix="golive-policies") as background:
+        loading = background.submit(load_policy_set, policies or [], safe_library, engine, opa_url)
+        try:
+            # The embedded engine evaluates without the GIL: one thread per core uses them all.
+            run = check(
+                paths,
+                contracts or [],
+                loading.result,
+                now,
+                schemas,
+                parallelism=os.cpu_count() or 1,
+                alert_rules_namespace=alert_rules_namespace,
+                observer=observer,
+                signers=signers,
+            )
+        finally:
+            if loading.exception() is None:
+                loading.result().engine.close()
     if observer is not None and observer.fleet is not None and observer.fleet.error:
         err.print(
             f"[yellow]warning:[/yellow] {observer.fleet.error}; the observed checks are "

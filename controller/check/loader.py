@@ -9,13 +9,89 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from controller.domain.alert_rules import is_prometheus_rule
 from controller.domain.api import GROUP, KINDS
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 # libyaml's parser when PyYAML was built with it: ~6x faster on large repositories (bench).
-SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# What a plain scalar resolves to depends only on (node kind, text, implicit flags) while no
+# path resolver is registered (none is: golive never adds one); so the answers are memoised
+# across files. Bounded: cleared when it grows past this many entries.
+_RESOLVED_MAX = 65536
+_resolved: dict[tuple[Any, ...], str] = {}
+
+
+class SafeLoader(BaseLoader):  # type: ignore[valid-type,misc]
+    """PyYAML's safe loader (libyaml's when built with it), with its tag resolution memoised."""
+
+    def resolve(self, kind: type[Node], value: str | None, implicit: Any) -> str:
+        if self.yaml_path_resolvers:  # pragma: no cover - golive registers none
+            return str(super().resolve(kind, value, implicit))
+        key = (kind, value, implicit)
+        tag = _resolved.get(key)
+        if tag is None:
+            if len(_resolved) >= _RESOLVED_MAX:
+                _resolved.clear()
+            tag = _resolved[key] = str(super().resolve(kind, value, implicit))
+        return tag
+
+
+_TAG = "tag:yaml.org,2002:"
+_STR, _MAP, _SEQ = _TAG + "str", _TAG + "map", _TAG + "seq"
+# SafeConstructor's constructors of plain scalars: pure functions of the node.
+_SCALARS = {
+    _TAG + name: yaml.SafeLoader.yaml_constructors[_TAG + name]
+    for name in ("null", "bool", "int", "float", "binary", "timestamp")
+}
+
+
+class _Unusual(Exception):
+    """A node the fast path leaves to PyYAML's constructor (alias, merge key, other tag...)."""
+
+
+def construct(loader: yaml.SafeLoader, node: Node) -> Any:
+    """The document `node` as PyYAML's SafeConstructor builds it, built in one walk.
+
+    The fast path covers what manifests hold: mappings with scalar keys, sequences, and
+    scalars of the standard tags, each node met once. Anything else (an alias or anchor
+    reused, a merge key `<<`, `=`, a non-scalar key, another tag, a scalar its constructor
+    refuses, nesting deeper than Python's recursion limit) is built by PyYAML's own
+    `construct_document` instead, so the result and any error are PyYAML's own.
+    """
+    seen: set[int] = set()
+
+    def build(node: Node) -> Any:
+        if id(node) in seen:
+            raise _Unusual
+        seen.add(id(node))
+        kind, tag = node.__class__, node.tag
+        if kind is ScalarNode:
+            if tag == _STR:
+                return node.value
+            scalar = _SCALARS.get(tag)
+            if scalar is None:
+                raise _Unusual
+            return scalar(loader, node)
+        if kind is MappingNode and tag == _MAP:
+            out = {}
+            for key_node, value_node in node.value:
+                if key_node.__class__ is not ScalarNode:
+                    raise _Unusual
+                key = build(key_node)
+                out[key] = build(value_node)
+            return out
+        if kind is SequenceNode and tag == _SEQ:
+            return [build(item) for item in node.value]
+        raise _Unusual
+
+    try:
+        return build(node)
+    except Exception:  # PyYAML's own constructor decides (and raises) instead
+        return loader.construct_document(node)
 
 
 @dataclass(frozen=True)
@@ -147,7 +223,7 @@ def parse_into(out: Manifests, source: str, text: str) -> None:
             if node is None:
                 continue
             line = node.start_mark.line + 1
-            obj = loader.construct_document(node)
+            obj = construct(loader, node)
             add_object(out, source, line, obj)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark

@@ -49,7 +49,7 @@ class Observer(Protocol):
 def check(
     paths: Iterable[str],
     contract_paths: Iterable[str],
-    policy_set: PolicySet,
+    policy_set: PolicySet | Callable[[], PolicySet],
     now: datetime,
     schemas: SchemaSet | None = None,
     parallelism: int = 1,
@@ -60,7 +60,9 @@ def check(
     """alert_rules_namespace: look alerts up in this namespace's PrometheusRules (the
     operator's --alert-rules-namespace), not the agent's.
     observer: what a Prometheus observes of the agents (--prometheus-url), read once per run.
-    signers: the allowed signers sign-offs are verified against (--allowed-signers)."""
+    signers: the allowed signers sign-offs are verified against (--allowed-signers).
+    policy_set: the policies, or a function giving them, called once the manifests are read
+    (`golive check` compiles them on another thread meanwhile)."""
     manifests = load(paths)
     extra = load(contract_paths)  # --contracts: context only, never reported as agents
     schemas = schemas or SchemaSet()
@@ -92,12 +94,13 @@ def check(
             if id(doc) in reported:
                 agents.append((doc, agent))
 
+    policies = policy_set if isinstance(policy_set, PolicySet) else policy_set()
     observed = observer.observe([agent for _, agent in agents]) if observer else None
 
     def report(entry: tuple[Document, AgentDeployment]) -> tuple[AgentReport, Mapping[str, Any]]:
         doc, agent = entry
         verdict = decide_agent(
-            policy_set,
+            policies,
             agent,
             contracts=lambda namespace, name: contracts.get((namespace, name)),
             exceptions=exceptions[doc.namespace],
@@ -128,9 +131,9 @@ def check(
         [agent_report for agent_report, _ in decided],
         manifests.errors,
         manifests.skipped,
-        policy_set.engine.name,
-        policy_set.engine.digest,
-        {pid: info.title for pid, info in policy_set.bundle.policies.items()},
+        policies.engine.name,
+        policies.engine.digest,
+        {pid: info.title for pid, info in policies.bundle.policies.items()},
         [policy_input for _, policy_input in decided],
     )
 

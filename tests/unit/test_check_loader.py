@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,68 @@ def test_namespaces_give_their_labels_and_malformed_ones_are_errors(tmp_path: Pa
     ]
     # Read for their labels, not decided: still counted with the other kinds golive skips.
     assert found.skipped == {"v1 Namespace": 4}
+
+
+# What PyYAML's own safe constructor must be matched on: the fast path, and each case it hands
+# back to PyYAML (aliases, merge keys, `=`, non-scalar keys, other tags, refused scalars).
+TRICKY = [
+    AGENT,
+    "a: 1\nb: 1.5\nc: true\nd: ~\ne: 2026-01-01\nf: 2026-01-01T10:00:00Z\ng: 0x1F\nh: 1_000\n",
+    "yes: no\non: off\n'quoted': \"1\"\nempty:\nlist: [1, two, {x: y}]\n.inf: -.inf\n",
+    "dup: 1\ndup: 2\nother: 3\n",
+    "base: &b {x: 1, y: 2}\nuse: *b\n",
+    "base: &b {x: 1}\nmerged: {<<: *b, z: 3}\n",
+    "merged: {<<: [{a: 1}, {b: 2}], c: 3}\n",
+    "=: value\n",
+    "? [a, b]\n: unhashable\n",
+    "? {a: 1}\n: unhashable\n",
+    "s: !!str 12\ni: !!int '7'\nf: !!float '1'\nb: !!binary aGVsbG8=\n",
+    "bad: !!binary '%%%'\n",
+    "bad: !!int 'abc'\n",
+    "omap: !!omap [{a: 1}, {b: 2}]\nset: !!set {a, b}\npairs: !!pairs [{a: 1}]\n",
+    "custom: !thing 1\n",
+    "map_as_scalar: !!map 'x'\n",
+    "self: &s [*s]\n",
+    "42\n",
+    "- a\n- b\n",
+    "",
+    "[" * 200 + "]" * 200 + "\n",
+    "k: " + "[" * 990 + "]" * 990 + "\n",  # deeper than the walk's recursion: PyYAML builds it
+    "k: " + "[" * 2000 + "]" * 2000 + "\n",  # deeper than libyaml's limit: its error
+]
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_documents_are_built_exactly_as_pyyaml_builds_them(text: str) -> None:
+    import yaml
+
+    from controller.check.loader import BaseLoader, SafeLoader, construct
+
+    def pyyaml() -> list[object]:
+        return list(yaml.load_all(text, Loader=BaseLoader))
+
+    def golive() -> list[object]:
+        loader = SafeLoader(text)
+        try:
+            out = []
+            while loader.check_node():
+                node = loader.get_node()
+                out.append(construct(loader, node) if node is not None else None)
+            return out
+        finally:
+            loader.dispose()
+
+    try:
+        expected = pyyaml()
+    except Exception as error:  # the same kind of failure is expected
+        with pytest.raises(type(error)):
+            golive()
+        return
+    built = golive()
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(10_000)  # to compare the deepest case
+    try:
+        # repr: equal values of the same types, NaN and self-containing lists included.
+        assert repr(built) == repr(expected)
+    finally:
+        sys.setrecursionlimit(limit)

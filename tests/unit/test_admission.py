@@ -588,6 +588,31 @@ async def test_other_paths_are_404_never_an_allow(endpoint: Endpoint) -> None:
     assert endpoint.calls == []
 
 
+async def test_reviews_of_large_objects_are_answered_and_huge_bodies_refused(
+    endpoint: Endpoint,
+) -> None:
+    # Past aiohttp's default 1 MiB limit: the API server accepts objects of up to 3 MiB.
+    big = agent(name="warned")
+    big["metadata"]["annotations"] = {"note": "x" * (3 * 1024 * 1024)}
+    status, answer = await endpoint.post(json.dumps(admission_review(big)).encode())
+    assert status == 200 and answer["response"]["allowed"] is True
+    assert endpoint.calls[0]["object"] == big
+    # Past 16 MiB: refused, whether the length is announced or the body comes chunked.
+    huge = b"{" + b" " * (16 * 1024 * 1024) + b"}"
+    status, answer = await endpoint.post(huge)
+    assert status == 413 and "larger than" in answer["error"]
+
+    async def chunked() -> AsyncIterator[bytes]:
+        for _ in range(17):
+            yield b" " * (1024 * 1024)
+
+    status, answer = await endpoint.post(chunked())  # type: ignore[arg-type]
+    assert status == 413 and "larger than" in answer["error"]
+    assert len(endpoint.calls) == 1
+    status, _ = await endpoint.post(json.dumps(admission_review()).encode())
+    assert status == 200
+
+
 async def test_a_crash_behind_the_endpoint_is_a_denial(endpoint: Endpoint) -> None:
     obj = agent(name="boom-1")
     status, answer = await endpoint.post(json.dumps(admission_review(obj, uid="u-9")).encode())

@@ -32,6 +32,7 @@ from controller.engine.decision_pipeline import (
 from controller.engine.protocol import EngineUnavailable, PolicyError
 from controller.k8s import certs
 from controller.k8s.webhook import webhook_configuration
+from controller.operator import metrics
 from controller.operator.admission import (
     AdmissionVerdict,
     BadAdmissionReview,
@@ -611,6 +612,22 @@ async def test_reviews_of_large_objects_are_answered_and_huge_bodies_refused(
     assert len(endpoint.calls) == 1
     status, _ = await endpoint.post(json.dumps(admission_review()).encode())
     assert status == 200
+
+
+async def test_every_answer_is_counted_by_outcome(endpoint: Endpoint) -> None:
+    def counts() -> dict[str, float]:
+        return {o: metrics.WEBHOOK_REVIEWS.labels(o)._value.get() for o in metrics.WEBHOOK_OUTCOMES}
+
+    before = counts()
+    for name in ("invoice-triage", "warned", "team-owner", "undecided", "boom-2"):
+        await endpoint.post(json.dumps(admission_review(agent(name=name))).encode())
+    await endpoint.post(json.dumps(admission_review(operation="DELETE")).encode())
+    await endpoint.post(b"[]")
+    await endpoint.post(json.dumps(admission_review()).encode(), "/mutate")
+    after = counts()
+    assert {o: after[o] - before[o] for o in after} == {
+        "allowed": 2, "denied": 1, "error": 2, "invalid": 3,
+    }  # fmt: skip
 
 
 async def test_a_crash_behind_the_endpoint_is_a_denial(endpoint: Endpoint) -> None:

@@ -65,7 +65,8 @@ from kit.controlplane import REPO, ControlPlane, OpaServer, tool_bin_dir, wait_u
 from kit.operator import OperatorProcess, admission_review
 
 GOAL_THROUGHPUT_RATIO = 0.75  # golive / OPA at 50 clients
-GOAL_P99_1_CLIENT_MS = 3.0
+# At 1 client golive's p99 is held to OPA's own server's p99 in the same run (issue 23): on a
+# shared 2-core machine an absolute figure measures the machine; OPA beside it, the same.
 GOAL_CREATE_RATIO = 1.3
 CLIENTS = 50
 NS_LOAD, NS_WITHOUT, NS_WITH = "bench-webhook", "bench-create-plain", "bench-create-webhook"
@@ -320,9 +321,8 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             record["loadavg_1m"] = round(load, 2)
             errors = record["golive_errors"] + record["opa_errors"]
             if clients == 1:
-                p99 = record["golive_p99_ms"]
-                record["goal"] = f"golive p99 <= {GOAL_P99_1_CLIENT_MS:g} ms at 1 client"
-                record["met"] = errors == 0 and p99 <= GOAL_P99_1_CLIENT_MS
+                record["goal"] = "golive p99 <= OPA's p99 at 1 client"
+                record["met"] = errors == 0 and record["golive_p99_ms"] <= record["opa_p99_ms"]
                 records.append(record | sanity)
             else:
                 throughput_ok = record["throughput_ratio"] >= GOAL_THROUGHPUT_RATIO

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import secrets
@@ -133,9 +134,10 @@ class OperatorOptions:
         return self.policy_namespace or os.environ.get("POD_NAMESPACE") or "golive-system"
 
 
-def make_webhook_server(options: OperatorOptions, kube: KubeIO) -> Any:
-    """kopf's HTTPS server (wrapped, see webhook.py) with the mounted or a self-signed cert."""
-    from controller.operator.webhook import GoliveWebhookServer
+def make_webhook_server(options: OperatorOptions, kube: KubeIO, rt: Runtime) -> Any:
+    """kopf's HTTPS server answering reviews with golive's handler (webhook.py), deciding
+    through the runtime's Decider, with the mounted or a self-signed cert."""
+    from controller.operator.webhook import GoliveWebhookServer, decide_admission_with
 
     if options.webhook_cert_dir is not None:
         files = certs.mounted(options.webhook_cert_dir)
@@ -165,6 +167,7 @@ def make_webhook_server(options: OperatorOptions, kube: KubeIO) -> Any:
                 await asyncio.sleep(1 + attempt)
 
     return GoliveWebhookServer(
+        decide=functools.partial(decide_admission_with, rt),
         addr=options.webhook_addr,
         port=options.webhook_port,
         host=options.webhook_host,
@@ -236,12 +239,10 @@ async def operate(options: OperatorOptions, stop: asyncio.Event | None = None) -
     registry = build_registry()
     settings = operator_settings()
     if options.webhook_port:
-        from controller.operator.webhook import register_validation
-
-        register_validation(registry)
-        # kopf serves it; settings.admission.managed stays None: golive registers its own
-        # configuration (see webhook.py).
-        settings.admission.server = make_webhook_server(options, kube)
+        # kopf listens; golive answers every review itself (no kopf admission handler is
+        # registered) and registers its own configuration: settings.admission.managed stays
+        # None (see webhook.py).
+        settings.admission.server = make_webhook_server(options, kube, rt)
     tasks = [
         *([] if discovered else [asyncio.create_task(rediscover_alert_rules(rt, kube))]),
         asyncio.create_task(rt.policy_loader(), name="policy-loader"),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import socket
 import ssl
+import threading
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +32,7 @@ from controller.engine.decision_pipeline import (
 from controller.engine.protocol import EngineUnavailable, PolicyError
 from controller.k8s import certs
 from controller.k8s.webhook import webhook_configuration
+from controller.operator import metrics
 from controller.operator.admission import (
     AdmissionVerdict,
     BadAdmissionReview,
@@ -37,7 +40,7 @@ from controller.operator.admission import (
     check_admission_review,
     decide_admission,
 )
-from controller.operator.webhook import GoliveWebhookServer
+from controller.operator.webhook import GoliveWebhookServer, review_response
 from tests.unit.fake_engine import FakeEngine
 
 NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
@@ -397,27 +400,43 @@ class Endpoint:
             return resp.status, json.loads(await resp.text())
 
 
+# Names the endpoint fixture's decision keys on: the violations its engine finds for them.
+SCRIPTED = {"team-owner": [TEAM, NO_CADENCE], "warned": [NO_CADENCE, UNPINNED]}
+
+
 @pytest.fixture
 async def endpoint(tmp_path: Path) -> AsyncIterator[Endpoint]:
-    """The real GoliveWebhookServer on loopback, with a stand-in for kopf's review function
-    (which denies when the object's name is "boom-*" by raising, like a crashing handler)."""
+    """The real GoliveWebhookServer on loopback, deciding with the real `decide_admission` over
+    a scripted engine: the violations in SCRIPTED by the agent's name, EngineUnavailable for
+    "undecided", and an exception escaping the decision for "boom-*". kopf's admission entry
+    is handed to the server as kopf does, and must never be called."""
     files = certs.write_self_signed(["127.0.0.1"], tmp_path)
     calls: list[dict[str, Any]] = []
     ready: list[str] = []
 
-    async def fn(data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        calls.append({"data": data, **kwargs})
-        if data["request"]["object"]["metadata"]["name"].startswith("boom"):
-            raise KeyError("something deep in kopf")
-        uid = data["request"]["uid"]
-        return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-                "response": {"uid": uid, "allowed": True}}  # fmt: skip
+    def decide(obj: dict[str, Any], operation: str, dry_run: bool) -> AdmissionVerdict:
+        name = obj["metadata"]["name"]
+        calls.append({"object": obj, "operation": operation, "dry_run": dry_run,
+                      "thread": threading.current_thread().name})  # fmt: skip
+        if name.startswith("boom"):
+            raise KeyError("something deep in the decision")
+        engine = FakeEngine(
+            SCRIPTED.get(name, []),
+            error=EngineUnavailable("OPA unreachable") if name == "undecided" else None,
+        )
+        return decide_admission(
+            obj, operation, dry_run=dry_run, decide=at_the_door(PolicySet(engine, BUNDLE), [], {})
+        )
+
+    async def kopf_admission(data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        raise AssertionError("kopf's admission machinery was called")
 
     async def on_ready(url: str) -> None:
         ready.append(url)
 
     port = free_port()
     server = GoliveWebhookServer(
+        decide=decide,
         addr="127.0.0.1",
         port=port,
         host="127.0.0.1",
@@ -426,7 +445,7 @@ async def endpoint(tmp_path: Path) -> AsyncIterator[Endpoint]:
         cadata=files.ca_pem,
         on_ready=on_ready,
     )
-    stream = server(fn)
+    stream = server(kopf_admission)
     client_config = await stream.__anext__()
     assert ready == [f"https://127.0.0.1:{port}/validate"]
     assert base64.b64decode(client_config["caBundle"]) == files.ca_pem
@@ -436,11 +455,99 @@ async def endpoint(tmp_path: Path) -> AsyncIterator[Endpoint]:
         await stream.aclose()  # type: ignore[attr-defined]
 
 
-async def test_a_good_review_reaches_kopf(endpoint: Endpoint) -> None:
+async def test_a_compliant_agent_is_allowed_by_golive_own_handler(endpoint: Endpoint) -> None:
     status, answer = await endpoint.post(json.dumps(admission_review()).encode())
-    assert status == 200 and answer["response"] == {"uid": "u-1", "allowed": True}
+    assert status == 200
+    assert answer == {
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "response": {"uid": "u-1", "allowed": True},
+    }
     (call,) = endpoint.calls
-    assert call["webhook"] == "validate" and call["data"]["request"]["uid"] == "u-1"
+    # request.object as sent, the operation and dryRun; decided on the webhook's own threads,
+    # not on the event loop and not on the default executor the reconcile workers share.
+    assert call["object"] == agent() and call["operation"] == "CREATE"
+    assert call["dry_run"] is False
+    assert call["thread"].startswith("golive-webhook")
+
+
+async def test_a_denial_carries_every_deny_the_warnings_and_code_403(
+    endpoint: Endpoint, caplog: pytest.LogCaptureFixture
+) -> None:
+    obj = agent(name="team-owner")
+    body = admission_review(obj, uid="u-2", operation="UPDATE", dryRun=True)
+    with caplog.at_level(logging.WARNING, logger="golive.webhook"):
+        status, answer = await endpoint.post(json.dumps(body).encode())
+    assert status == 200
+    assert answer["response"] == {
+        "uid": "u-2",
+        "allowed": False,
+        "warnings": [
+            "golive warn [golive.governance.review_cadence] spec.governance.reviewCadence: "
+            "no reviewCadence declared"
+        ],
+        "status": {
+            "message": "golive denied team-owner: [golive.ownership.single_owner] "
+            'spec.owner.name: owner "Platform Team" looks like a team alias',
+            "code": 403,
+        },
+    }
+    (call,) = endpoint.calls
+    assert call["operation"] == "UPDATE" and call["dry_run"] is True
+    # Every refusal is logged (the audit trail), with the object and the message.
+    (record,) = [r for r in caplog.records if r.name == "golive.webhook"]
+    assert "finance/team-owner" in record.getMessage()
+    assert "dry run" in record.getMessage() and "team alias" in record.getMessage()
+
+
+async def test_warnings_alone_admit_with_no_status(endpoint: Endpoint) -> None:
+    status, answer = await endpoint.post(
+        json.dumps(admission_review(agent(name="warned"))).encode()
+    )
+    assert status == 200 and answer["response"]["allowed"] is True
+    assert "status" not in answer["response"]
+    assert [w.split(" [")[0] for w in answer["response"]["warnings"]] == [
+        "golive warn",
+        "golive dryrun (not enforced)",
+    ]
+
+
+async def test_no_decision_is_a_denial_with_code_503(endpoint: Endpoint) -> None:
+    status, answer = await endpoint.post(
+        json.dumps(admission_review(agent(name="undecided"))).encode()
+    )
+    assert status == 200 and answer["response"]["allowed"] is False
+    assert answer["response"]["status"]["code"] == 503
+    assert answer["response"]["status"]["message"].startswith(
+        "golive could not decide undecided (EngineUnavailable): OPA unreachable"
+    )
+
+
+@pytest.mark.parametrize(
+    ("verdict", "kopf_error"),
+    [
+        (AdmissionVerdict(True, "admitted"), None),
+        (AdmissionVerdict(True, "admitted", ("golive warn [p] f: m",)), None),
+        (AdmissionVerdict(False, "golive denied a: [p] f: m", ("golive warn [q] g: n",), 403), 403),
+        (AdmissionVerdict(False, "golive could not decide a (X): y", (), 503), 503),
+    ],
+)
+def test_the_response_has_the_shape_kopf_gave_it(
+    verdict: AdmissionVerdict, kopf_error: int | None
+) -> None:
+    """What kopf's build_response answered for the old kopf handler (warnings extended, an
+    AdmissionError raised with the verdict's message and code), minus the empty patch."""
+    from kopf._core.actions.execution import Outcome
+    from kopf._core.engines.admission import AdmissionError, build_response
+
+    error = AdmissionError(verdict.message, code=kopf_error) if kopf_error else None
+    kopf_answer = build_response(
+        request=admission_review(uid="u-7"),  # type: ignore[arg-type]
+        outcomes={"validate": Outcome(final=True, exception=error)},  # type: ignore[dict-item]
+        warnings=list(verdict.warnings),
+        jsonpatch=[],
+    )
+    assert review_response("u-7", verdict) == kopf_answer
 
 
 @pytest.mark.parametrize(
@@ -480,6 +587,47 @@ async def test_other_paths_are_404_never_an_allow(endpoint: Endpoint) -> None:
         status, answer = await endpoint.post(json.dumps(admission_review()).encode(), path)
         assert status == 404 and "/validate" in answer["error"]
     assert endpoint.calls == []
+
+
+async def test_reviews_of_large_objects_are_answered_and_huge_bodies_refused(
+    endpoint: Endpoint,
+) -> None:
+    # Past aiohttp's default 1 MiB limit: the API server accepts objects of up to 3 MiB.
+    big = agent(name="warned")
+    big["metadata"]["annotations"] = {"note": "x" * (3 * 1024 * 1024)}
+    status, answer = await endpoint.post(json.dumps(admission_review(big)).encode())
+    assert status == 200 and answer["response"]["allowed"] is True
+    assert endpoint.calls[0]["object"] == big
+    # Past 16 MiB: refused, whether the length is announced or the body comes chunked.
+    huge = b"{" + b" " * (16 * 1024 * 1024) + b"}"
+    status, answer = await endpoint.post(huge)
+    assert status == 413 and "larger than" in answer["error"]
+
+    async def chunked() -> AsyncIterator[bytes]:
+        for _ in range(17):
+            yield b" " * (1024 * 1024)
+
+    status, answer = await endpoint.post(chunked())  # type: ignore[arg-type]
+    assert status == 413 and "larger than" in answer["error"]
+    assert len(endpoint.calls) == 1
+    status, _ = await endpoint.post(json.dumps(admission_review()).encode())
+    assert status == 200
+
+
+async def test_every_answer_is_counted_by_outcome(endpoint: Endpoint) -> None:
+    def counts() -> dict[str, float]:
+        return {o: metrics.WEBHOOK_REVIEWS.labels(o)._value.get() for o in metrics.WEBHOOK_OUTCOMES}
+
+    before = counts()
+    for name in ("invoice-triage", "warned", "team-owner", "undecided", "boom-2"):
+        await endpoint.post(json.dumps(admission_review(agent(name=name))).encode())
+    await endpoint.post(json.dumps(admission_review(operation="DELETE")).encode())
+    await endpoint.post(b"[]")
+    await endpoint.post(json.dumps(admission_review()).encode(), "/mutate")
+    after = counts()
+    assert {o: after[o] - before[o] for o in after} == {
+        "allowed": 2, "denied": 1, "error": 2, "invalid": 3,
+    }  # fmt: skip
 
 
 async def test_a_crash_behind_the_endpoint_is_a_denial(endpoint: Endpoint) -> None:

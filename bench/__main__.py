@@ -24,7 +24,7 @@ from typing import Any
 
 from bench import progress
 
-BENCHMARKS = ("engines", "check", "operator", "webhook", "observe")
+BENCHMARKS = ("engines", "check", "operator", "webhook", "observe", "scale")
 
 
 def _clean(value: Any) -> Any:

@@ -1,10 +1,11 @@
 """Events the way client-go's EventRecorder writes them (k8s.io/client-go/tools/record).
 
 The reconcile gate only *records* an event (a put on a bounded queue, never a wait on the API
-server); one sender thread writes them, as client-go's broadcaster does with one goroutine per
-sink. So the decision rate is bound by the status patches and Deployment applies, not by event
-writes, and a slow or failing events endpoint delays no decision. Events are what Kubernetes
-makes them: best effort, shown a moment after the status that caused them.
+server); sender threads write them, as client-go's broadcaster does with one goroutine per
+sink (four here, see SENDERS). So the decision rate is bound by the status patches and
+Deployment applies, not by event writes, and a slow or failing events endpoint delays no
+decision. Events are what Kubernetes makes them: best effort, shown a moment after the status
+that caused them.
 
 Before a write, `EventCorrelator` applies client-go's semantics (events_cache.go, same defaults):
 - aggregation: more than 9 events of one object, type and reason with *different* messages in
@@ -17,8 +18,9 @@ Before a write, `EventCorrelator` applies client-go's semantics (events_cache.go
 - retries: an event whose write fails in transport is tried up to 12 times, 10 s apart (the
   first wait randomised); one the API server refuses (any HTTP status) is not retried; a patch
   of an event that no longer exists (404) creates it anew.
-The queue holds at most 1,000 events (client-go's maxQueuedEvents); a record beyond it is
-dropped and counted, as client-go's broadcaster drops when its channel is full. The status is
+The queues hold at most 1,000 events in all (client-go's maxQueuedEvents); a record beyond it
+is dropped and counted, as client-go's broadcaster drops when its channel is full. Four sender
+threads share the writes, each agent's events always on the same one (in order). The status is
 the record of every decision; events tell people about transitions.
 """
 
@@ -38,6 +40,10 @@ from typing import Any
 log = logging.getLogger("golive.events")
 
 MAX_QUEUED_EVENTS = 1000
+# client-go writes from one goroutine; one Python thread through the kubernetes client writes
+# ~20-40 events/s on a busy 2-core machine (the API server's round trip, not its CPU, bounds
+# it), and a policy change that blocks 1,000 agents queues 1,000 at once: 4 threads keep up.
+SENDERS = 4
 MAX_TRIES_PER_EVENT = 12
 RETRY_SLEEP_S = 10.0
 LRU_ENTRIES = 4096
@@ -127,7 +133,7 @@ class _Seen:
 
 class EventCorrelator:
     """client-go's EventCorrelator (aggregator, logger, spam filter), on a caller's clock.
-    Not thread-safe: the one sender thread calls it."""
+    Not thread-safe: the recorder calls it under a lock."""
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
@@ -223,7 +229,9 @@ def event_body(result: Correlated, now: float) -> dict[str, Any]:
 
 
 class EventRecorder:
-    """Queue events and write them from one thread (see the module's docstring).
+    """Queue events and write them from a few threads (see the module's docstring): each agent's
+    events go to one of them (by a hash of the object), so one agent's events are written in
+    order, one at a time, as client-go's single goroutine writes them.
 
     on_outcome(result) is called once per recorded event with one of: created, patched,
     dropped (queue full), filtered (spam filter), refused (an HTTP error), failed (retries
@@ -235,29 +243,38 @@ class EventRecorder:
         patch: Patch,
         *,
         max_queued: int = MAX_QUEUED_EVENTS,
+        senders: int = SENDERS,
         retry_sleep: float = RETRY_SLEEP_S,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._create = create
         self._patch = patch
-        self._queue: queue.Queue[Event] = queue.Queue(max_queued)
+        self._queues: list[queue.Queue[Event]] = [
+            queue.Queue(max(1, max_queued // senders)) for _ in range(senders)
+        ]
         self._retry_sleep = retry_sleep
         self._clock = clock
         self.correlator = EventCorrelator(clock)
+        self._correlating = threading.Lock()
         self.on_outcome: Callable[[str], None] = lambda _outcome: None
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._pending = 0  # recorded and not yet written or given up (for flush)
         self._idle = threading.Condition(self._lock)
 
     def record(self, event: Event) -> bool:
         """Queue an event; never blocks. False (and counted) when the queue is full."""
         with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="golive-events", daemon=True)
-                self._thread.start()
+            if not self._threads:
+                for index, q in enumerate(self._queues):
+                    thread = threading.Thread(
+                        target=self._run, args=(q,), name=f"golive-events-{index}", daemon=True
+                    )
+                    thread.start()
+                    self._threads.append(thread)
+            q = self._queues[hash(event.spam_key()) % len(self._queues)]
             try:
-                self._queue.put_nowait(event)
+                q.put_nowait(event)
             except queue.Full:
                 dropped = True
             else:
@@ -269,7 +286,7 @@ class EventRecorder:
                 event.reason,
                 event.involved.get("namespace"),
                 event.involved.get("name"),
-                self._queue.maxsize,
+                sum(q.maxsize for q in self._queues),
             )
             self.on_outcome("dropped")
         return not dropped
@@ -285,9 +302,9 @@ class EventRecorder:
                 self._idle.wait(left)
         return True
 
-    def _run(self) -> None:
+    def _run(self, q: queue.Queue[Event]) -> None:
         while True:
-            event = self._queue.get()
+            event = q.get()
             try:
                 self.on_outcome(self._send(event))
             except Exception:  # the sender never dies
@@ -299,7 +316,8 @@ class EventRecorder:
                     self._idle.notify_all()
 
     def _send(self, event: Event) -> str:
-        result = self.correlator.correlate(event)
+        with self._correlating:
+            result = self.correlator.correlate(event)
         if result is None:
             return "filtered"
         namespace = str(event.involved.get("namespace") or "default")
@@ -339,7 +357,8 @@ class EventRecorder:
                     raise
                 # The earlier event is gone (events expire after an hour): create it anew.
         self._create(namespace, body)
-        self.correlator.written(result, result.name)
+        with self._correlating:
+            self.correlator.written(result, result.name)
         return "created"
 
 

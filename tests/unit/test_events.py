@@ -6,8 +6,6 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import pytest
-
 from controller.k8s.events import (
     AGGREGATE_MAX_EVENTS,
     COMBINED_PREFIX,
@@ -165,7 +163,7 @@ def test_the_spam_filter_allows_a_burst_per_object_then_one_per_five_minutes() -
 def test_recording_never_waits_for_the_api_server_and_a_full_queue_drops() -> None:
     sink = Sink()
     sink.gate.clear()  # the API server hangs
-    rec, outcomes = recorder(sink, max_queued=3)
+    rec, outcomes = recorder(sink, max_queued=3, senders=1)
     results = [rec.record(event(name=f"agent-{i}")) for i in range(6)]
     # One may already be taken by the sender thread; the queue holds three more.
     assert results.count(False) in (2, 3)
@@ -173,6 +171,18 @@ def test_recording_never_waits_for_the_api_server_and_a_full_queue_drops() -> No
     sink.gate.set()
     assert rec.flush(5)
     assert len(sink.created) == results.count(True)
+
+
+def test_one_agents_events_keep_their_order_across_senders() -> None:
+    sink = Sink()
+    rec, _ = recorder(sink, senders=4)
+    for i in range(8):
+        for name in ("agent-a", "agent-b", "agent-c"):
+            rec.record(event(name=name, reason=f"R{i}"))
+    assert rec.flush(5)
+    for name in ("agent-a", "agent-b", "agent-c"):
+        reasons = [b["reason"] for _, b in sink.created if b["involvedObject"]["name"] == name]
+        assert reasons == [f"R{i}" for i in range(8)]
 
 
 def test_a_refused_event_is_not_retried_a_transport_failure_is() -> None:
@@ -189,9 +199,8 @@ def test_a_refused_event_is_not_retried_a_transport_failure_is() -> None:
     assert outcomes == ["created"] and len(sink.created) == 1
 
 
-@pytest.mark.parametrize("failures", [12])
-def test_an_event_is_given_up_after_twelve_tries(failures: int) -> None:
-    sink = Sink(transport_failures=failures)
+def test_an_event_is_given_up_after_twelve_tries() -> None:
+    sink = Sink(transport_failures=12)
     rec, outcomes = recorder(sink, retry_sleep=0.001)
     rec.record(event())
     assert rec.flush(5)

@@ -36,12 +36,10 @@ COPY --from=build /opt/golive /opt/golive
 # The SAFE policy library, for `golive check` inside the image. In a cluster the chart installs
 # it as ConfigMaps labelled golive.dev/policy: "true".
 COPY policies /opt/golive/policies
-# Memory (docs/performance.md): at most two glibc malloc arenas for the reconcile threads, and
-# the embedded engine's Go heap collected sooner once it nears 40 MiB (kit/operator.py runs the
-# benchmarks and tests with the same two; the chart sets them too).
+# Memory (docs/performance.md): at most two glibc malloc arenas for the reconcile threads
+# (kit/operator.py runs the benchmarks and tests with the same; the chart sets it too).
 ENV PATH=/opt/golive/bin:$PATH \
     MALLOC_ARENA_MAX=2 \
-    GOMEMLIMIT=40MiB \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HOME=/tmp \

@@ -327,7 +327,7 @@ def alert_events(previous: dict[str, Any], status: dict[str, Any]) -> list[tuple
     return events
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Basis:
     """What one decision was made from: compared by value where the caches build the value
     anew on each event (spec, labels), by identity where they replace the object when it

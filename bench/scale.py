@@ -128,7 +128,9 @@ def growth(name: str, unit: str, points: list[tuple[int, float]]) -> dict[str, A
     spread = max(values) - min(values)
     if spread <= FLAT_WITHIN * max(abs(v) for v in values):
         shape = "flat"  # no growth with the fleet (a per-agent cost that stays put)
-    elif len(segments) < 2 or len(positive) < len(segments):
+    elif len(segments) < 2:
+        shape = "not judged (one segment: two sizes ran)"
+    elif len(positive) < len(segments):
         shape = "not monotonic"
     elif max(positive) / min(positive) <= LINEAR_WITHIN:
         shape = "linear"
@@ -298,7 +300,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             watcher.stop()
             watcher = None
             op.stop()
-            progress(f"scale: raw baseline again, operator stopped, {sizes[-1]} agents stored")
+            progress(f"scale: raw baseline again, operator stopped, {len(names)} agents stored")
             raw_full = raw_patch_rate(api, plane, raw_count)
         finally:
             if watcher is not None:

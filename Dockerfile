@@ -36,7 +36,10 @@ COPY --from=build /opt/golive /opt/golive
 # The SAFE policy library, for `golive check` inside the image. In a cluster the chart installs
 # it as ConfigMaps labelled golive.dev/policy: "true".
 COPY policies /opt/golive/policies
+# Memory (docs/performance.md): at most two glibc malloc arenas for the reconcile threads
+# (kit/operator.py runs the benchmarks and tests with the same; the chart sets it too).
 ENV PATH=/opt/golive/bin:$PATH \
+    MALLOC_ARENA_MAX=2 \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HOME=/tmp \

@@ -24,7 +24,7 @@ from typing import Any
 
 from bench import progress
 
-BENCHMARKS = ("engines", "rego", "check", "operator", "webhook", "observe", "reports")
+BENCHMARKS = ("engines", "rego", "check", "operator", "webhook", "observe", "reports", "scale")
 
 
 def _clean(value: Any) -> Any:

@@ -86,7 +86,8 @@ Status = tuple[int, int, str]  # generation, observedGeneration, digest
 class Watcher:
     """Watches agentdeployments in one namespace; keeps (time, status) of every event."""
 
-    def __init__(self, api: client.ApiClient, namespace: str) -> None:
+    def __init__(self, api: client.ApiClient, namespace: str | None) -> None:
+        """namespace None: every namespace (the scale bench spreads agents over 200)."""
         self.custom = client.CustomObjectsApi(api)
         self.namespace = namespace
         self.events: list[tuple[float, str, Status]] = []
@@ -113,23 +114,28 @@ class Watcher:
             self.cond.notify_all()
 
     def _list(self) -> str:
-        listed: dict[str, Any] = self.custom.list_namespaced_custom_object(  # type: ignore[assignment]
-            GROUP, VERSION, self.namespace, "agentdeployments"
-        )
+        listed: dict[str, Any] = self._list_call()(*self._list_args())  # type: ignore[assignment]
         for obj in listed.get("items") or []:
             self._record(obj)
         return str(listed["metadata"]["resourceVersion"])
+
+    def _list_call(self) -> Callable[..., Any]:
+        if self.namespace is None:
+            return self.custom.list_cluster_custom_object
+        return self.custom.list_namespaced_custom_object
+
+    def _list_args(self) -> tuple[str, ...]:
+        if self.namespace is None:
+            return GROUP, VERSION, "agentdeployments"
+        return GROUP, VERSION, self.namespace, "agentdeployments"
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             w = watch.Watch()  # type: ignore[no-untyped-call]
             try:
                 for event in w.stream(  # type: ignore[no-untyped-call]
-                    self.custom.list_namespaced_custom_object,
-                    GROUP,
-                    VERSION,
-                    self.namespace,
-                    "agentdeployments",
+                    self._list_call(),
+                    *self._list_args(),
                     resource_version=self._resource_version,
                     timeout_seconds=5,
                 ):
@@ -312,6 +318,14 @@ def operator_metrics(op: OperatorProcess) -> dict[str, float]:
         "policy_loaded": value(r"golive_policy_loaded"),
         "status_writes": value(r"golive_status_writes_total"),
         "deployment_applies": value(r"golive_deployment_applies_total"),
+        "events_written": sum(
+            float(v)
+            for v in re.findall(
+                r'golive_events_total\{outcome="(?:created|patched)"\}\s+(\S+)', text
+            )
+        ),
+        "events_dropped": value(r'golive_events_total\{outcome="dropped"\}'),
+        "decisions_reused": value(r"golive_decisions_reused_total"),
         "decisions": sum(
             float(v)
             for v in re.findall(
@@ -515,6 +529,10 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             "reconcile_errors": int(after["errors"]),
             **cpu_apply,
             "operator_decisions_counted": int(after["decisions"] - before["decisions"]),
+            "operator_decisions_reused": int(
+                after["decisions_reused"] - before["decisions_reused"]
+            ),
+            "events_written_in_window": int(after["events_written"] - before["events_written"]),
             "goal": f"operator decisions/s >= {GOAL_RATE_FRACTION:g} x raw status patch rate",
             "met": apply_fig["decided"] == count and rate_ratio >= GOAL_RATE_FRACTION,
             "short_by_ratio": r(max(0.0, GOAL_RATE_FRACTION - rate_ratio), 3),
@@ -533,6 +551,10 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             # What the re-decision cost: one status patch per agent and nothing else expected
             # (the outcome moves to blocked here, so one Warning Event each as well).
             "status_writes": change_count("status_writes"),
+            # Written by the recorder's thread, off the reconcile path: counted once the
+            # window plus one second has passed (some may still be queued then).
+            "events_written": change_count("events_written"),
+            "events_dropped": change_count("events_dropped"),
             "deployment_applies": change_count("deployment_applies"),
             "decisions": change_count("decisions"),
             **cpu_change,

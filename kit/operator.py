@@ -44,6 +44,15 @@ def policy_configmaps(policies: Path, namespace: str) -> list[dict[str, object]]
     ]
 
 
+# The environment the image (Dockerfile) and the chart (deployment.yaml) run golive with, so a
+# benchmark measures what ships (tests/unit/test_chart_files.py checks the three agree): glibc's
+# malloc keeps at most two arenas (it makes one per thread that contends, up to 8 per core, and
+# the reconcile threads parse JSON bodies at once: memory it never returns). No GOMEMLIMIT: at
+# 40MiB an allocation-heavy policy evaluated 5x slower (the GC runs without pause near the
+# limit; docs/performance.md), and a policy library is the user's to write.
+OPERATOR_ENV = {"MALLOC_ARENA_MAX": "2"}
+
+
 @dataclass
 class OperatorProcess:
     cluster: ControlPlane
@@ -104,7 +113,9 @@ class OperatorProcess:
             argv += ["--policy-namespace", self.policy_namespace]
         elif self.policies:
             argv += ["--no-safe-library", "--policies", str(self.policies)]
-        self.process = ManagedProcess("golive-operator", argv, self.workdir / "operator.log")
+        self.process = ManagedProcess(
+            "golive-operator", argv, self.workdir / "operator.log", env=dict(OPERATOR_ENV)
+        )
         self.process.start()
         wait_until(self.healthy, timeout, "the operator's /healthz", self.process)
         if self.webhook:

@@ -1,13 +1,13 @@
 """Every call golive makes to the Kubernetes API (sync client; callers use threads).
 
 Writes are few and deliberate: server-side apply of the owned Deployment, merge patches of the
-AgentDeployment status subresource (never its spec: Argo CD must see no drift), Events, and
-server-side apply of the agent's OpenReports Report when the cluster serves them.
+AgentDeployment status subresource (never its spec: Argo CD must see no drift), Events (queued,
+written off the reconcile path by controller/k8s/events.py), and server-side apply of the agent's
+OpenReports Report when the cluster serves them.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import os
@@ -22,6 +22,7 @@ from controller.domain.api import AGENTS, API_VERSION, FIELD_MANAGER, GROUP, VER
 from controller.domain.report import GROUP as REPORTS_GROUP
 from controller.domain.report import PLURAL as REPORTS
 from controller.domain.report import VERSION as REPORTS_VERSION
+from controller.k8s.events import Event, EventRecorder, WriteRefused, involved_object
 
 COMPONENT = "golive-operator"
 
@@ -53,7 +54,7 @@ def bearer_token(configuration: client.Configuration) -> tuple[str | None, str |
 
 
 class KubeIO:
-    """The operator's writes, as three plain requests through the shared ApiClient (its
+    """The operator's writes, as plain requests through the shared ApiClient (its
     configuration, auth, TLS and connection pool).
 
     Not through AppsV1Api/CoreV1Api/CustomObjectsApi: importing those generated modules costs
@@ -63,6 +64,7 @@ class KubeIO:
 
     def __init__(self, api_client: client.ApiClient) -> None:
         self.api_client = api_client
+        self.recorder = EventRecorder(self.create_event, self.patch_event)
 
     def _request(
         self,
@@ -185,45 +187,36 @@ class KubeIO:
 
     def emit_event(
         self, agent: Mapping[str, Any], event_type: str, reason: str, message: str
-    ) -> None:
-        """A core/v1 Event on the AgentDeployment; failures are logged, never fatal."""
-        meta = agent["metadata"]
-        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        involved = {
-            "apiVersion": API_VERSION,
-            "kind": "AgentDeployment",
-            "name": meta["name"],
-            "namespace": meta["namespace"],
-            "uid": meta.get("uid"),
-            "resourceVersion": meta.get("resourceVersion"),
-        }
-        event = {
-            "apiVersion": "v1",
-            "kind": "Event",
-            "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
-            "involvedObject": {k: v for k, v in involved.items() if v is not None},
-            "type": event_type,
-            "reason": reason,
-            "message": message[:1024],
-            "firstTimestamp": now,
-            "lastTimestamp": now,
-            "count": 1,
-            "source": {"component": COMPONENT},
-            "reportingComponent": COMPONENT,
-            "reportingInstance": os.environ.get("HOSTNAME", COMPONENT),
-        }
+    ) -> bool:
+        """Record a core/v1 Event on an AgentDeployment: queued, written by the recorder's one
+        thread with client-go's correlation (controller/k8s/events.py); never blocks, never
+        fatal. False when the queue was full and the event was dropped."""
+        return self.recorder.record(
+            Event(
+                involved=involved_object(agent, API_VERSION, "AgentDeployment"),
+                type=event_type,
+                reason=reason,
+                message=message,
+                component=COMPONENT,
+                instance=os.environ.get("HOSTNAME", COMPONENT),
+            )
+        )
+
+    def _event_write(self, method: str, path: str, body: Any, content_type: str) -> None:
         try:
-            self._request(
-                "POST",
-                f"/api/v1/namespaces/{quote(meta['namespace'])}/events",
-                event,
-                "application/json",
-            )
+            self._request(method, path, body, content_type)
         except ApiException as error:
-            log.warning(
-                "event %s for %s/%s not recorded: %s",
-                reason,
-                meta["namespace"],
-                meta["name"],
-                error.reason,
-            )
+            raise WriteRefused(int(error.status or 0), str(error.reason)) from None
+
+    def create_event(self, namespace: str, body: dict[str, Any]) -> None:
+        self._event_write(
+            "POST", f"/api/v1/namespaces/{quote(namespace)}/events", body, "application/json"
+        )
+
+    def patch_event(self, namespace: str, name: str, body: dict[str, Any]) -> None:
+        self._event_write(
+            "PATCH",
+            f"/api/v1/namespaces/{quote(namespace)}/events/{quote(name)}",
+            body,
+            "application/merge-patch+json",
+        )

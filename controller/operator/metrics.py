@@ -33,6 +33,11 @@ EVALUATION_SECONDS = Histogram(
     ["source", "engine"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
+DECISIONS_REUSED = Counter(
+    "golive_decisions_reused_total",
+    "Reconciles that reused the agent's last decision: only its Deployment's rollout moved, "
+    "nothing the decision reads changed (not counted in golive_decisions_total).",
+)
 RECONCILE_ERRORS = Counter(
     "golive_reconcile_errors_total", "Reconciles that failed and were retried.", ["stage"]
 )
@@ -50,9 +55,19 @@ FENCED_WRITES = Counter(
     "golive_fenced_writes_total",
     "Writes not made because this replica stopped leading while a reconcile was in flight.",
 )
+EVENTS = Counter(
+    "golive_events_total",
+    "Events recorded, by outcome: created, patched (a repeat: count + 1), filtered (spam "
+    "filter), dropped (queue full), refused (by the API server), failed (retries exhausted).",
+    ["outcome"],
+)
 QUEUE_DEPTH = Gauge("golive_workqueue_depth", "AgentDeployments waiting to be reconciled.")
 POLICY_LOADED = Gauge("golive_policy_loaded", "1 when a policy set is loaded and usable.")
 LEADER = Gauge("golive_leader", "1 when this replica holds the lease and reconciles.")
+
+
+def record_event(outcome: str) -> None:
+    EVENTS.labels(outcome).inc()
 
 
 def record_decision(source: str, decision: Decision) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +33,7 @@ from controller.domain.workload import (
     unready_pods_summary,
 )
 from controller.k8s.api import KubeIO
+from controller.k8s.events import EventRecorder
 from controller.operator import metrics
 from controller.operator.cache import ClusterState, Key, slim_deployment
 from controller.operator.decider import Decider
@@ -73,10 +75,16 @@ class Reconciler:
         # allowed signers (the properties below), so there is one copy of each.
         self.decider = Decider(state, policies, signers or SignerStore(""), alert_rules_namespace)
         self.queue: WorkQueue[Key] = queue or WorkQueue()
+        recorder = getattr(kube, "recorder", None)
+        if isinstance(recorder, EventRecorder):
+            recorder.on_outcome = metrics.record_event
         # What we last wrote per agent, so our own status write does not trigger a re-decision.
         self.written: dict[Key, tuple[int, dict[str, Any]]] = {}
         # The agents' OpenReports Reports, when the cluster serves them (reports.py).
         self.reports = ReportWriter(kube)
+        # The last decision per agent while its rollout runs: (basis, decision, the decider's
+        # recheck moment, the moment it must be made again); see `reusable`.
+        self.last_decision: dict[Key, tuple[Basis, Decision, datetime | None, datetime | None]] = {}
 
     @property
     def signers(self) -> SignerStore:
@@ -89,6 +97,50 @@ class Reconciler:
         return self.decider.alert_rules_namespace
 
     # --- deciding ---------------------------------------------------------------------------
+
+    def basis(self, agent: AgentDeployment, observed: ObservedFacts | None) -> Basis:
+        """What a decision of this agent is made from, as the caches hold it now."""
+        state, namespace = self.state, agent.namespace
+        exceptions = tuple(state.exceptions.get(namespace, {}).values())
+        # An exception's approver may own none of its targets: their owners are input too.
+        owners = tuple(
+            state.owner_email(namespace, str(target))
+            for exception in exceptions
+            for target in (exception.get("spec") or {}).get("targets") or []
+        )
+        rules_namespace = self.decider.alert_rules_namespace or namespace
+        meta = agent.raw.get("metadata") or {}
+        return Basis(
+            generation=agent.current_generation,
+            spec=agent.spec,
+            labels=meta.get("labels"),
+            annotations=meta.get("annotations"),
+            namespace_labels=state.namespace_labels.get(namespace),
+            owners=owners,
+            observed=_observed_key(observed),
+            same=(
+                self.policies.current,
+                self.decider.signers.current,
+                state.contract(namespace, agent.contract_name or ""),
+                state.alert_rules_served,
+                observed.fleet if observed is not None else None,
+                *exceptions,
+                *state.alert_rules.get(rules_namespace, {}).values(),
+            ),
+        )
+
+    def reusable(
+        self, key: Key, basis: Basis, now: datetime
+    ) -> tuple[Decision, datetime | None] | None:
+        """The last decision of this agent when nothing it was made from has changed and no
+        moment it must be made again at (an exception's expiry, a review moment) has passed."""
+        last = self.last_decision.get(key)
+        if last is None:
+            return None
+        was, decision, recheck_at, valid_until = last
+        if valid_until is not None and now >= valid_until:
+            return None
+        return (decision, recheck_at) if was.matches(basis) else None
 
     def decide(
         self, agent: AgentDeployment, now: datetime, observed: ObservedFacts | None = None
@@ -107,6 +159,7 @@ class Reconciler:
             self.written.pop(key, None)
             self.reports.forget(key)
             metrics.forget_agent(key)
+            self.last_decision.pop(key, None)
             return  # deleted: the Deployment goes with it through its ownerReference
         try:
             await self._reconcile(key, agent)
@@ -137,7 +190,13 @@ class Reconciler:
             agent.spec, review_parameters(self.policies.current.bundle.policies)
         )
         observed = self.state.observed_facts(agent)
-        decision, recheck_at = await asyncio.to_thread(self.decide, agent, now, observed)
+        basis = self.basis(agent, observed)
+        reused = self.reusable(key, basis, now)
+        if reused is not None:
+            decision, recheck_at = reused
+            metrics.DECISIONS_REUSED.inc()
+        else:
+            decision, recheck_at = await asyncio.to_thread(self.decide, agent, now, observed)
         deployment = self.state.deployments.get(key)
         running = admitted_generation(deployment)
         applied = False
@@ -177,7 +236,7 @@ class Reconciler:
                     self.written[key] = last
                 raise
             metrics.STATUS_WRITES.inc()
-            await self._announce(agent, decision, previous, status, applied)
+            self._announce(agent, decision, previous, status, applied)
         bundle = self.policies.current.bundle
         await self.reports.sync(agent, decision, bundle.policies, bundle.digest, now, self._fence)
         # The dashboard's and the alerts' per-agent series (controller/operator/metrics.py).
@@ -189,9 +248,16 @@ class Reconciler:
             self.queue.forget(key)
         # An exception expires, or the review is due, its reminder starts or its grace period
         # ends then: decide again at that moment, not at the next audit.
-        recheck_at = earliest([recheck_at, next_review_moment(schedule, now)])
-        if recheck_at is not None:
-            self.queue.add(key, max(0.0, (recheck_at - datetime.now(UTC)).total_seconds()) + 0.05)
+        due = earliest([recheck_at, next_review_moment(schedule, now)])
+        if due is not None:
+            self.queue.add(key, max(0.0, (due - datetime.now(UTC)).total_seconds()) + 0.05)
+        # Kept while a rollout runs (Ready not True), the time in which the Deployment's own
+        # events (replicas updated, available) reconcile this agent again and nothing the
+        # decision reads has changed: those reconciles reuse it instead of evaluating again.
+        if decision.result is not Result.UNKNOWN and status_of(status, "Ready") != "True":
+            self.last_decision[key] = (basis, decision, recheck_at, due)
+        else:
+            self.last_decision.pop(key, None)
 
     async def _explain_stall(
         self, key: Key, availability: tuple[str, str, str]
@@ -203,7 +269,7 @@ class Reconciler:
         status, reason, message = availability
         return status, reason, f"{message}; {summary}" if summary else message
 
-    async def _announce(
+    def _announce(
         self,
         agent: AgentDeployment,
         decision: Decision,
@@ -228,9 +294,11 @@ class Reconciler:
                 text = "; ".join(f"{v.policy} {v.field}: {v.message}" for v in found)
                 events.append(("Warning" if enforcement == "warn" else "Normal", reason, text))
         events += alert_events(previous, status)
-        for event_type, reason, message in events:
+        if events:
             self._fence()
-            await asyncio.to_thread(self.kube.emit_event, agent.raw, event_type, reason, message)
+        for event_type, reason, message in events:
+            # Queued, not awaited: written by the recorder's thread (controller/k8s/events.py).
+            self.kube.emit_event(agent.raw, event_type, reason, message)
 
     def _fence(self) -> None:
         if not self.leading():
@@ -244,6 +312,9 @@ class Reconciler:
         return last is not None and last == (agent.current_generation, agent.status)
 
     def enqueue_all(self) -> None:
+        """Every agent, evaluated again (policies, signers, leadership, the audit): nothing
+        decided before is reused."""
+        self.last_decision.clear()
         for key in list(self.state.agents):
             self.queue.add(key)
 
@@ -265,7 +336,53 @@ def alert_events(previous: dict[str, Any], status: dict[str, Any]) -> list[tuple
     return events
 
 
-def _condition(status: dict[str, Any], type_: str) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Basis:
+    """What one decision was made from: compared by value where the caches build the value
+    anew on each event (spec, labels), by identity where they replace the object when it
+    changes (the policy set, the allowed signers, the contract, exceptions, alerting rules)."""
+
+    generation: int
+    spec: Mapping[str, Any]
+    labels: object
+    annotations: object
+    namespace_labels: object
+    owners: tuple[str | None, ...]
+    observed: tuple[object, ...] | None
+    same: tuple[object, ...]
+
+    def matches(self, other: Basis) -> bool:
+        return (
+            len(self.same) == len(other.same)
+            and all(a is b for a, b in zip(self.same, other.same, strict=True))
+            and self.generation == other.generation
+            and self.owners == other.owners
+            and self.observed == other.observed
+            and self.namespace_labels == other.namespace_labels
+            and self.labels == other.labels
+            and self.annotations == other.annotations
+            and self.spec == other.spec
+        )
+
+
+def _observed_key(observed: ObservedFacts | None) -> tuple[object, ...] | None:
+    """The agent's observed facts a decision used, by value (the fleet read itself is compared
+    by identity, in Basis.same: a new read is a new object)."""
+    if observed is None:
+        return None
+    return (
+        observed.agent,
+        observed.rolled_out_at,
+        observed.new_generation,
+        observed.generation,
+    )
+
+
+def status_of(status: Mapping[str, Any], type_: str) -> object:
+    return _condition(status, type_).get("status")
+
+
+def _condition(status: Mapping[str, Any], type_: str) -> dict[str, Any]:
     for cond in status.get("conditions") or []:
         if cond.get("type") == type_:
             return dict(cond)

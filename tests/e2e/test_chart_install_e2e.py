@@ -235,8 +235,20 @@ def test_the_chart_identity_runs_the_operator_flows(
     ns = full_namespace
     apply(full_cluster, contract(ns), agent(ns))
     wait_admitted(full_cluster, ns, "invoice-triage", "True", timeout=60)
-    full_cluster.kubectl(
-        "wait", "--for=condition=Ready", "agd/invoice-triage", "-n", ns, "--timeout=60s"
+    ready = full_cluster.kubectl(
+        "wait",
+        "--for=condition=Ready",
+        "agd/invoice-triage",
+        "-n",
+        ns,
+        "--timeout=60s",
+        check=False,
+    )
+    # What to look at when Ready never came: the agent's status, its Deployment's, the log.
+    assert ready.returncode == 0, (
+        ready.stderr
+        + full_cluster.kubectl("get", "agd,deploy,rs,pods", "-n", ns, "-o", "yaml").stdout[-6000:]
+        + operator_as_chart_identity.process.log_tail(6000)
     )
     reasons = {
         e["reason"]

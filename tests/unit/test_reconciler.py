@@ -144,6 +144,30 @@ def test_unchanged_decision_writes_nothing_and_own_echo_is_recognised() -> None:
     assert len(kube.statuses) == 1  # the same decision is not written again
 
 
+def test_a_deployment_state_the_watch_delivers_during_the_apply_is_kept() -> None:
+    reconciler, kube, state = make(FakeEngine(digest="sha256:" + "0" * 64))
+    state.agents[KEY] = read_agent(agent())
+    later = rolling_out(1, 1)
+    apply = kube.apply_deployment
+
+    def apply_while_the_rollout_moves(body: dict[str, Any]) -> dict[str, Any]:
+        answer = apply(body)
+        state.deployments[KEY] = later  # the watch event handled while the call ran
+        return answer
+
+    kube.apply_deployment = apply_while_the_rollout_moves  # type: ignore[method-assign]
+    run(reconciler)
+    assert state.deployments[KEY] is later  # not the apply's older answer
+
+
+def test_the_apply_answer_is_cached_when_the_watch_brought_nothing_newer() -> None:
+    reconciler, _kube, state = make(FakeEngine(digest="sha256:" + "0" * 64))
+    state.agents[KEY] = read_agent(agent())
+    run(reconciler)
+    cached = state.deployments[KEY]
+    assert cached["metadata"]["annotations"]["golive.dev/admitted-generation"] == "1"
+
+
 def test_an_exception_schedules_a_recheck_at_its_expiry() -> None:
     reconciler, kube, state = make(FakeEngine([DENY]))
     state.agents[KEY] = read_agent(agent())

@@ -154,7 +154,10 @@ async def prometheus_rule_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any)
     rt = runtime_of(memo)
     namespace = rt.state.put_alert_rule(_raw(event), _deleted(event))
     configured = rt.alert_rules_namespace
-    if not rt.state.alert_rules_served:  # an event proves the CRD is served
+    # A rule that exists proves the CRD is served. Not a deletion: removing the CRD deletes its
+    # rules, and their DELETED events (another watch, in no order with the CRD's) can come after
+    # the CRD's own; they must not turn the check back on.
+    if not rt.state.alert_rules_served and not _deleted(event):
         rt.state.alert_rules_served = True
         rt.enqueue_alert_users()
     elif configured is None or configured == namespace:

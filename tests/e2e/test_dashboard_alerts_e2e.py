@@ -270,8 +270,16 @@ def test_dashboard_queries_return_data_and_the_alerts_load_and_fire(
         f'golive_agent_cost_monthly{{namespace="{ns}",agent="{ADMITTED}",scale="100x"}}'
     )
     assert float(cost["value"][1]) == 2400.0  # examples/invoice-triage.yaml: 24 USD at 1x
-    (denied,) = server.query('golive_webhook_reviews_total{outcome="denied"}')
-    assert float(denied["value"][1]) >= 1
+    # The denied review above is in Prometheus after a scrape that came after it: the series
+    # itself exists from the start (at 0), so the panels can have had data before that scrape.
+    wait_for(
+        lambda: any(
+            float(denied["value"][1]) >= 1
+            for denied in server.query('golive_webhook_reviews_total{outcome="denied"}')
+        ),
+        30,
+        "the denied review scraped",
+    )
 
     # Every alert: the expression parses, and each selector in it matches golive's series.
     rules = {r["alert"]: r for r in rule["spec"]["groups"][0]["rules"]}

@@ -567,3 +567,13 @@ def test_a_rule_event_proves_the_crd_and_requeues_everyone() -> None:
     rt.state.alert_rules_served = False
     asyncio.run(prometheus_rule_event(event(prometheus_rule()), Memo(rt)))  # type: ignore[arg-type]
     assert rt.state.alert_rules_served and queued(rt) == {("agents", "a"), ("other", "b")}
+
+
+def test_a_rule_deleted_with_its_crd_does_not_turn_the_check_back_on() -> None:
+    rt = FakeRuntime()
+    put_agents(rt)
+    rt.state.put_alert_rule(prometheus_rule(), deleted=False)
+    memo: Any = Memo(rt)
+    asyncio.run(crd_event(event(crd(), "DELETED"), memo))  # the CRD's watch came first
+    asyncio.run(prometheus_rule_event(event(prometheus_rule(), "DELETED"), memo))
+    assert not rt.state.alert_rules_served

@@ -31,7 +31,7 @@ import yaml
 from bench import POLICIES, REPO, percentile, progress, r
 from bench.engines import NOW, policy_inputs
 from controller.domain.contract import resolve_contract
-from controller.domain.model import parse_agent_exception
+from controller.domain.model import parse_agent_exception, read_agent
 from controller.domain.policy_input import Operation, PolicyContext, build_policy_input
 from controller.engine.bundle import (
     ENTRYPOINT_MODULE,
@@ -66,13 +66,13 @@ def sample_inputs() -> list[dict[str, Any]]:
         exceptions = [
             parse_agent_exception(d) for d in documents if d.get("kind") == "AgentException"
         ]
-        for agent in (d for d in documents if d.get("kind") == "AgentDeployment"):
-            ref = (agent.get("spec") or {}).get("contractRef") or {}
-            name = ref.get("name") if isinstance(ref, dict) else None
+        for document in (d for d in documents if d.get("kind") == "AgentDeployment"):
+            agent = read_agent(document)
+            name = agent.contract_name
             for operation, skipped in ((Operation.CHECK, False), (Operation.CREATE, True)):
-                contract = resolve_contract(name, contracts.get(name), lookup_skipped=skipped)
-                namespace = agent["metadata"].get("namespace", "")
-                context = PolicyContext(operation, NOW, labels.get(namespace, {}))
+                found = contracts.get(name) if name else None
+                contract = resolve_contract(name, found, lookup_skipped=skipped)
+                context = PolicyContext(operation, NOW, labels.get(agent.namespace, {}))
                 inputs.append(build_policy_input(agent, contract, exceptions, context))
     return inputs
 

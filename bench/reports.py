@@ -46,7 +46,7 @@ def metric(op: OperatorProcess, name: str, having: str = "") -> float:
 
 
 def reports(custom: client.CustomObjectsApi) -> list[dict[str, Any]]:
-    listing = custom.list_namespaced_custom_object(
+    listing: Any = custom.list_namespaced_custom_object(
         "openreports.io", "v1alpha1", NAMESPACE, "reports"
     )
     return list(listing.get("items") or [])

@@ -206,7 +206,7 @@ def _create_latencies(
     alternating (A, B, then B, A ...); seconds per create call, per namespace. dry_run: the
     API server admits (webhook included) but stores nothing, so the operator has nothing to
     reconcile."""
-    extra = {"dry_run": "All"} if dry_run else {}
+    extra: dict[str, Any] = {"dry_run": "All"} if dry_run else {}
     out: dict[str, list[float]] = {ns: [] for ns in namespaces}
     for i in range(count):
         obj_index = 2 * i  # even indexes: compliant variants

@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -303,7 +304,7 @@ class ArgoCD:
         self.cluster.apply(crds / "appproject-crd.yaml")
         for crd in ("applications.argoproj.io", "appprojects.argoproj.io"):
             # Not `kubectl wait`: it fails outright on a CRD whose status is not written yet.
-            wait_until(lambda crd=crd: self._established(crd), 60, f"CRD {crd} Established")
+            wait_until(partial(self._established, crd), 60, f"CRD {crd} Established")
         golive_cm = golive_argocd_cm()
         objects: list[dict[str, Any]] = [
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}},

@@ -257,7 +257,7 @@ def wait_for_decisions(plane: ControlPlane, settle: float = 3.0) -> None:
             status = item.get("status") or {}
             if status.get("observedGeneration") != item["metadata"]["generation"]:
                 return None
-            admitted = next(
+            admitted: dict[str, Any] = next(
                 (c for c in status.get("conditions", []) if c["type"] == "Admitted"), {}
             )
             rows.append(

@@ -219,7 +219,8 @@ def admission_review(
     Always a fresh, deep copy: tests mutate reviews (fuzzing, malformed bodies), and a shared
     nested dict would carry one test's mutation into every later review.
     """
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    found = obj.get("metadata")
+    meta: dict[str, Any] = found if isinstance(found, dict) else {}
     options_kind = "CreateOptions" if operation == "CREATE" else "UpdateOptions"
     return copy.deepcopy(
         {

@@ -257,10 +257,13 @@ class Reconciler:
         due = earliest([recheck_at, next_review_moment(schedule, now)])
         if due is not None:
             self.queue.add(key, max(0.0, (due - datetime.now(UTC)).total_seconds()) + 0.05)
-        # Kept while a rollout runs (Ready not True), the time in which the Deployment's own
-        # events (replicas updated, available) reconcile this agent again and nothing the
-        # decision reads has changed: those reconciles reuse it instead of evaluating again.
-        if decision.result is not Result.UNKNOWN and status_of(status, "Ready") != "True":
+        # Kept while a rollout runs (a Deployment, Ready not True), the time in which the
+        # Deployment's own events (replicas updated, available) reconcile this agent again and
+        # nothing the decision reads has changed: those reconciles reuse it instead of
+        # evaluating again. Not for an agent with no Deployment (blocked from the start): no
+        # rollout event comes for it, and its entry would be kept for as long as it is blocked.
+        rolling_out = deployment is not None and status_of(status, "Ready") != "True"
+        if decision.result is not Result.UNKNOWN and rolling_out:
             self.last_decision[key] = (basis, decision, recheck_at, due)
         else:
             self.last_decision.pop(key, None)

@@ -306,6 +306,13 @@ def test_a_rollout_step_reuses_the_decision_until_ready() -> None:
     assert len(engine.inputs) == 2
 
 
+def test_a_blocked_agent_without_a_deployment_keeps_no_decision() -> None:
+    reconciler, _kube, state = make(FakeEngine([DENY]))
+    state.agents[KEY] = read_agent(agent())
+    run(reconciler)
+    assert KEY not in reconciler.last_decision  # no rollout: nothing would reuse it
+
+
 def test_anything_the_decision_reads_is_evaluated_again_mid_rollout() -> None:
     engine = FakeEngine(digest="sha256:" + "0" * 64)
     reconciler, kube, state = make(engine)

@@ -8,6 +8,7 @@ and what came back, never an empty observation.
 
 from __future__ import annotations
 
+import gc
 import json
 import ssl
 import time
@@ -61,6 +62,23 @@ class PrometheusConfig:
         poll_queries([], self.window)  # raises for a malformed window
 
 
+def decode(body: bytes) -> Any:
+    """json.loads with the cyclic garbage collector paused. Decoding a large answer allocates
+    three containers per sample, enough to trigger collections whose older generations walk every
+    live object of the process - in the operator, every cached agent: at 5,000 agents decoding a
+    poll's answers took 94 ms collected against 17 ms paused (`bench observe`). JSON makes no
+    reference cycles, so the pause leaves nothing for the collector to find later; other threads
+    only see it start at their next allocation threshold instead of now."""
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        return json.loads(body)
+    finally:
+        if paused:
+            gc.enable()
+
+
 class PrometheusClient:
     def __init__(self, config: PrometheusConfig) -> None:
         config.validate()
@@ -99,7 +117,7 @@ class PrometheusClient:
             raise PrometheusError(f"{url}: {error}") from None
         body = response.data
         try:
-            answer = json.loads(body)
+            answer = decode(body)
         except ValueError:
             raise PrometheusError(
                 f"{url} answered HTTP {response.status} with no JSON: is it a Prometheus? "

@@ -3,6 +3,7 @@ and the HTTP client's answers to servers that are not Prometheus (a local stand-
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 from collections.abc import Iterator
@@ -34,6 +35,7 @@ from controller.domain.observed import (
     round3,
     skipped_observed,
 )
+from controller.observe import prometheus
 from controller.observe.prometheus import PrometheusClient, PrometheusConfig, poll
 
 AT = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
@@ -319,3 +321,30 @@ def test_the_bearer_token_is_sent(server: _Server, tmp_path: Any) -> None:
     client = PrometheusClient(PrometheusConfig(server.url, bearer_token_file=token))
     client.alerting_rules()
     assert seen == ["Bearer s3cret"]
+
+
+def test_answers_are_decoded_with_the_collector_paused_and_it_is_resumed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[bool] = []
+    loads = prometheus.json.loads
+
+    def recording(body: bytes) -> Any:
+        seen.append(gc.isenabled())
+        return loads(body)
+
+    monkeypatch.setattr(prometheus.json, "loads", recording)
+    assert prometheus.decode(b'{"status": "success", "data": []}') == {
+        "status": "success",
+        "data": [],
+    }
+    assert seen == [False] and gc.isenabled()
+    with pytest.raises(ValueError):
+        prometheus.decode(b"<html>")
+    assert gc.isenabled()  # resumed after a failed decode too
+    gc.disable()
+    try:
+        prometheus.decode(b"{}")
+        assert not gc.isenabled()  # paused by someone else: left as it was
+    finally:
+        gc.enable()

@@ -298,8 +298,8 @@ def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, fl
     return {f"cpu_s_{k.replace('-', '_')}": r(after[k] - before[k], 2) for k in after}
 
 
-def operator_metrics(op: OperatorProcess) -> dict[str, float]:
-    text = op.metrics()
+def operator_metrics(op: OperatorProcess, timeout: float = 5.0) -> dict[str, float]:
+    text = op.metrics(timeout)
 
     def value(pattern: str) -> float:
         found = re.search(pattern + r"\s+([0-9.e+-]+)", text)

@@ -266,7 +266,11 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
 
                 figures, new_digest = redecide(watcher, names, change, digest, 300.0 + size * 0.2)
                 loader.join(hey_s + 120)
-                after = operator_metrics(op)
+                # /metrics carries a dozen series per agent: at 20,000 agents its rendering
+                # takes seconds (more than kit's 5 s), itself a figure of how cost grows.
+                scrape_started = time.monotonic()
+                after = operator_metrics(op, timeout=120.0)
+                scrape_s = time.monotonic() - scrape_started
                 revert_s = float("nan")
                 if index < len(sizes) - 1:
                     progress(f"scale: policy revert at {size}")
@@ -293,9 +297,12 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                         "webhook_quiet": quiet,
                         "webhook_storm": storm,
                         "errors": after["errors"],
+                        "metrics_scrape_s": scrape_s,
                         "step_s": time.monotonic() - step_started,
                     }
                 )
+                # On stderr as soon as measured: a later, larger size that fails keeps these.
+                progress(f"scale: step {json.dumps(steps[-1], default=str)}")
             alive = op.process.alive()
             watcher.stop()
             watcher = None

@@ -176,9 +176,9 @@ class OperatorProcess:
         except OSError:
             return False
 
-    def metrics(self) -> str:
+    def metrics(self, timeout: float = 5.0) -> str:
         url = f"http://127.0.0.1:{self.metrics_port}/metrics"
-        with urllib.request.urlopen(url, timeout=5) as resp:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
             return str(resp.read().decode())
 
     def log(self) -> str:

@@ -135,6 +135,15 @@ class ManagedProcess:
                 os.killpg(self.popen.pid, signal.SIGKILL)
             self.popen.wait(timeout=5)
 
+    def pause(self) -> None:
+        """SIGSTOP the process group: it keeps its sockets and state, and does nothing."""
+        if self.popen is not None and self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.popen is not None and self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGCONT)
+
     def kill(self) -> None:
         """SIGKILL, as a crash would."""
         if self.popen is not None and self.popen.poll() is None:

@@ -326,8 +326,9 @@ def fleet() -> list[dashboard.Panel | dashboard.Row]:
         bargauge.Panel()
         .title("Projected monthly cost by cluster, at 1x, 10x and 100x")
         .description(
-            "golive_agent_cost_monthly summed per cluster and currency: what the agents each "
-            "cluster admitted would cost a month at their declared load and at 10x and 100x."
+            "golive_agent_cost_monthly summed per cluster and currency: what the agents declared "
+            "on each cluster (admitted or not) would cost a month at their expected load, 10x "
+            "and 100x."
         )
         .with_target(
             query(

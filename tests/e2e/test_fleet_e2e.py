@@ -6,18 +6,19 @@ kube-scheduler, KWOK nodes), `dev` and `production`, each with golive's operator
 (`--policy-namespace golive-system --cluster-name <name>`) and the OpenReports CRD; one Argo CD
 v3.6.1 on `dev` (application-controller, repo-server, redis, and the ApplicationSet controller,
 the same binary with ARGOCD_BINARY_NAME=argocd-applicationset-controller), both clusters
-registered as Argo CD cluster Secrets labelled as examples/fleet/cluster-secret.yaml says; `git
-daemon` on loopback serving a repository laid out as examples/fleet/, whose library/ is written
-by `golive policy configmaps`; one Prometheus scraping both operators, with golive's own
-PrometheusRule as the chart renders it.
+registered as Argo CD cluster Secrets labelled as examples/fleet/cluster-secret.yaml says (dev
+baseline, production restricted); `git daemon` on loopback serving a repository laid out as
+examples/fleet/applicationset.yaml expects (golive's examples as the agents, the team rule of
+examples/fleet/policies, library/ written by `golive policy configmaps`); one Prometheus
+scraping both operators, with golive's own PrometheusRule as the chart renders it.
 
 The module walks one history, each test on the previous one's state: the first commit (golive's
-SAFE library) gives both clusters one digest, and the environments' Pod Security levels give
-report-drafter different verdicts; a policy commit (the platform team's cost-center rule) reaches
-both clusters and blocks ticket-router on both; the fix (the agents' labels, examples/fleet as
-committed) admits it on both; a hand edit of a policy ConfigMap on production is drift while Argo
-CD's controller is paused, and its self-heal puts git's library back; the dashboard's fleet row,
-its actual PromQL, reads both clusters from the one Prometheus.
+SAFE library) gives both clusters one digest, and the clusters' Pod Security levels give
+claims-summarizer different verdicts; a policy commit (the team's registry rule, with a typo)
+reaches both clusters and blocks invoice-triage on both; the fixing commit admits it on both; a
+hand edit of a policy ConfigMap on production is drift while Argo CD's controller is paused, and
+its self-heal puts git's library back; the dashboard's fleet row, its actual PromQL, reads both
+clusters from the one Prometheus.
 """
 
 from __future__ import annotations
@@ -49,17 +50,17 @@ from tests.e2e.test_dashboard_alerts_e2e import GOLIVE_JOB, api
 from tests.unit.test_chart_monitoring import DASHBOARD, prometheus_rule
 
 FLEET = REPO / "examples" / "fleet"
-ENVIRONMENT = "golive.dev/environment"
-COST_CENTER = "example.com/cost-center"
-# cluster name -> its environment (examples/fleet/environments/<environment>/)
-CLUSTERS = {"dev": "dev", "production": "production"}
+TEAM_RULE = FLEET / "policies" / "platform" / "approved_registry" / "policy.rego"
+POD_SECURITY = "golive.dev/pod-security"
+# cluster name -> the Pod Security level its Secret gives its agents namespace
+CLUSTERS = {"dev": "baseline", "production": "restricted"}
 POLICY_NAMESPACE = "golive-system"
-AGENTS = "agents"  # the namespace examples/fleet's manifests use
-ROUTER, DRAFTER = "ticket-router", "report-drafter"
+AGENTS = "agents"  # the namespace of golive's examples, the ApplicationSet's destination
+INVOICE, CLAIMS, SUPPORT = "invoice-triage", "claims-summarizer", "support-bot"
 TIMEOUT = 150.0
 
 
-# --- the repository: examples/fleet, its library written by golive ----------------------------
+# --- the repository: examples/fleet's layout, its library written by golive -------------------
 
 
 def golive_configmaps(*policies: Path) -> str:
@@ -77,24 +78,28 @@ def declared_digest(library: str) -> str:
     return str(digests.pop())
 
 
-def fleet_files(*, team_rule: bool, labelled: bool) -> dict[str, str | None]:
-    """The repository's files: examples/fleet as committed when both flags are set; without the
-    team rule (golive's SAFE library alone) and/or without the agents' cost-center labels."""
+def repository(team_rule: str | None, workdir: Path) -> dict[str, str | None]:
+    """The platform team's repository (applicationset.yaml's layout): agents/ holds golive's
+    examples (their namespace is the ApplicationSet's to create), policies/ the team's rule
+    with the text `team_rule` (None: no team rule, golive's SAFE library alone), library/ what
+    `golive policy configmaps` writes from them."""
     files: dict[str, str | None] = {
-        str(path.relative_to(FLEET)): path.read_text()
-        for path in sorted(FLEET.rglob("*"))
-        if path.is_file()
+        f"agents/{path.name}": path.read_text()
+        for path in sorted((REPO / "examples").glob("*.yaml"))
+        if path.name != "00-namespace.yaml"
     }
-    if not team_rule:
-        files.update({rel: None for rel in files if rel.startswith("policies/")})
-    team = [FLEET / "policies"] if team_rule else []
-    files["library/golive-policies.yaml"] = golive_configmaps(*team)
-    if not labelled:
-        for rel in [r for r in files if r.startswith("agents/")]:
-            docs = list(yaml.safe_load_all(str(files[rel])))
-            for doc in docs:
-                (doc["metadata"].get("labels") or {}).pop(COST_CENTER, None)
-            files[rel] = yaml.safe_dump_all(docs, sort_keys=False)
+    rel = f"policies/{TEAM_RULE.relative_to(FLEET / 'policies')}"
+    files[rel] = team_rule
+    policies = workdir / "policies"
+    rule = policies / TEAM_RULE.relative_to(FLEET / "policies")
+    if team_rule is None:
+        rule.unlink(missing_ok=True)
+    else:
+        rule.parent.mkdir(parents=True, exist_ok=True)
+        rule.write_text(team_rule)
+    files["library/golive-policies.yaml"] = golive_configmaps(
+        *([policies] if team_rule is not None else [])
+    )
     return files
 
 
@@ -108,17 +113,18 @@ class Fleet:
     argocd: ArgoCD
     git: GitServer
     prometheus: PrometheusServer
+    workdir: Path
 
-    def push(self, message: str, *, team_rule: bool, labelled: bool) -> tuple[str, str]:
+    def push(self, message: str, team_rule: str | None) -> tuple[str, str]:
         """Commit the repository's new state; (sha, the library's declared digest)."""
-        files = fleet_files(team_rule=team_rule, labelled=labelled)
+        files = repository(team_rule, self.workdir)
         sha = self.git.commit(files, message)
         return sha, declared_digest(str(files["library/golive-policies.yaml"]))
 
-    def commit(self, message: str, *, team_rule: bool, labelled: bool) -> tuple[str, str]:
+    def commit(self, message: str, team_rule: str | None) -> tuple[str, str]:
         """push, then have both Applications sync the commit (hard refresh, as `argocd app get
         --hard-refresh`, instead of waiting for Argo CD's poll of git)."""
-        sha, digest = self.push(message, team_rule=team_rule, labelled=labelled)
+        sha, digest = self.push(message, team_rule)
         for name in self.clusters:
             self.argocd.refresh(application(name))
         self.wait_synced(sha, message)
@@ -201,13 +207,16 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
             clusters["dev"], tmp_path_factory.mktemp("fleet-argocd"), applicationsets=True
         ).start()
         stack.callback(argocd.stop)
+        # Labelled as examples/fleet/cluster-secret.yaml, each with its own Pod Security level.
         secret = yaml.safe_load((FLEET / "cluster-secret.yaml").read_text())
-        labels = {k: v for k, v in secret["metadata"]["labels"].items() if k != ENVIRONMENT}
+        labels = {k: v for k, v in secret["metadata"]["labels"].items() if k != POD_SECURITY}
         for name, plane in clusters.items():
-            argocd.register_cluster(name, plane, {**labels, ENVIRONMENT: CLUSTERS[name]})
+            argocd.register_cluster(name, plane, {**labels, POD_SECURITY: CLUSTERS[name]})
 
         print(f"\nfleet started in {time.monotonic() - started:.1f}s")
-        yield Fleet(clusters, operators, argocd, git, prometheus)
+        yield Fleet(
+            clusters, operators, argocd, git, prometheus, tmp_path_factory.mktemp("fleet-repo")
+        )
     print(f"\nfleet module: {time.monotonic() - started:.1f}s wall, start-up to teardown")
 
 
@@ -256,10 +265,21 @@ def policy_configmap(plane: Cluster, name: str) -> dict[str, Any]:
 # --- the tests ------------------------------------------------------------------------------
 
 
-def test_both_clusters_enforce_one_library_and_each_environment_decides(fleet: Fleet) -> None:
-    sha, digest = fleet.push(
-        "golive's SAFE library and the agents", team_rule=False, labelled=False
-    )
+def the_verdicts(digest: str, invoice: str = "True") -> dict[tuple[str, str], tuple[str, str]]:
+    """The examples' verdicts on both clusters under one library: support-bot blocked
+    everywhere, claims-summarizer admitted in dev only (its pods fail the restricted level)."""
+    return {
+        ("dev", INVOICE): (invoice, digest),
+        ("production", INVOICE): (invoice, digest),
+        ("dev", CLAIMS): ("True", digest),
+        ("production", CLAIMS): ("False", digest),
+        ("dev", SUPPORT): ("False", digest),
+        ("production", SUPPORT): ("False", digest),
+    }
+
+
+def test_both_clusters_enforce_one_library_and_each_cluster_decides(fleet: Fleet) -> None:
+    sha, digest = fleet.push("golive's SAFE library and the agents", team_rule=None)
     fleet.argocd.apply_application(applicationset(fleet.git))
     # The cluster generator makes one Application per registered cluster, and each syncs.
     hub = fleet.argocd.cluster
@@ -272,85 +292,77 @@ def test_both_clusters_enforce_one_library_and_each_environment_decides(fleet: F
             f"the ApplicationSet to generate {application(name)}",
         )
     fleet.wait_synced(sha, "the first commit")
-
     for name, plane in fleet.clusters.items():
         app = fleet.argocd.application(application(name))
         assert app["spec"]["destination"]["server"] == plane.url
         assert app["metadata"]["ownerReferences"][0]["kind"] == "ApplicationSet"
-    # One digest on both clusters, the one git declares; the environments decide report-drafter.
-    wait_verdicts(
-        fleet,
-        {
-            ("dev", ROUTER): ("True", digest),
-            ("production", ROUTER): ("True", digest),
-            ("dev", DRAFTER): ("True", digest),
-            ("production", DRAFTER): ("False", digest),
-        },
-        "one library on both clusters; report-drafter admitted in dev only",
-    )
-    blocked = condition(get(fleet.clusters["production"], "agd", AGENTS, DRAFTER), "Admitted")
+        # The per-cluster value: the namespace Argo CD created carries the cluster's level.
+        namespace = get(plane, "namespace", "", AGENTS)
+        assert namespace is not None
+        level = namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
+        assert level == CLUSTERS[name]
+
+    # One digest on both clusters, the one git declares; the levels decide claims-summarizer.
+    wait_verdicts(fleet, the_verdicts(digest), "one library on both clusters")
+    blocked = condition(get(fleet.clusters["production"], "agd", AGENTS, CLAIMS), "Admitted")
     assert "golive.podsecurity.enforced" in blocked["message"]
     assert "has pod-security.kubernetes.io/enforce: restricted" in blocked["message"]
     for name, operator in fleet.operators.items():
         series = wait_for(lambda op=operator: library_series(op).get("info"), 30, "the info")
         assert series == {"cluster": name, "digest": digest, "expected_digest": digest}
         assert library_series(operator)["drift"] == 0.0
+
     # The Reports say which cluster decided, and what.
     for name, plane in fleet.clusters.items():
 
         def reports(plane: Cluster = plane) -> list[dict[str, Any]]:
             out = plane.kubectl("get", "reports.openreports.io", "-n", AGENTS, "-o", "json")
             items = json.loads(out.stdout)["items"]
-            return items if {r["scope"]["name"] for r in items} == {ROUTER, DRAFTER} else []
+            scopes = {r["scope"]["name"] for r in items}
+            return list(items) if scopes == {INVOICE, CLAIMS, SUPPORT} else []
 
-        found = wait_for(reports, 60, f"both agents' Reports in {name}")
+        found = wait_for(reports, 60, f"the three agents' Reports in {name}")
         assert {r["metadata"]["labels"][CLUSTER_LABEL] for r in found} == {name}
-        (drafter,) = [r for r in found if r["scope"]["name"] == DRAFTER]
-        results = {r["policy"]: r["result"] for r in drafter["results"]}
+        (claims,) = [r for r in found if r["scope"]["name"] == CLAIMS]
+        results = {r["policy"]: r["result"] for r in claims["results"]}
         want = "fail" if name == "production" else "pass"
         assert results["golive.podsecurity.enforced"] == want, results
 
 
 def test_a_policy_commit_reaches_both_clusters_and_a_fix_admits_on_both(fleet: Fleet) -> None:
-    before = {name: verdict(plane, ROUTER)[1] for name, plane in fleet.clusters.items()}
-    _, digest = fleet.commit("the platform team's cost-center rule", team_rule=True, labelled=False)
-    assert set(before.values()) != {digest}
+    before = {verdict(plane, INVOICE)[1] for plane in fleet.clusters.values()}
+    # The platform team's rule, with a typo in the one registry it approves.
+    typo = TEAM_RULE.read_text().replace('{"registry.example.com"}', '{"registry.example.org"}')
+    assert typo != TEAM_RULE.read_text()
+    _, digest = fleet.commit("approved registries: only the platform's", typo)
+    assert before != {digest}
     # Nothing of the agents changed in git: the new library alone decides them again.
     wait_verdicts(
         fleet,
-        {(name, ROUTER): ("False", digest) for name in CLUSTERS},
-        "ticket-router blocked on both clusters by the new rule",
+        {(name, INVOICE): ("False", digest) for name in CLUSTERS},
+        "invoice-triage blocked on both clusters by the new rule",
     )
-    for plane in fleet.clusters.values():
-        router = get(plane, "agd", AGENTS, ROUTER)
-        assert router is not None and router["metadata"]["generation"] == 1
-        assert "golive.platform.cost_center" in condition(router, "Admitted")["message"]
-    for name, operator in fleet.operators.items():
-        assert library_series(operator)["info"]["digest"] == digest, name
+    for name, plane in fleet.clusters.items():
+        invoice = get(plane, "agd", AGENTS, INVOICE)
+        assert invoice is not None and invoice["metadata"]["generation"] == 1
+        message = condition(invoice, "Admitted")["message"]
+        assert "golive.platform.approved_registry" in message, message
+        assert library_series(fleet.operators[name])["info"]["digest"] == digest
 
-    _, fixed = fleet.commit("the agents name their cost centers", team_rule=True, labelled=True)
-    assert fixed == digest  # the agents changed, not the library
-    wait_verdicts(
-        fleet,
-        {
-            ("dev", ROUTER): ("True", digest),
-            ("production", ROUTER): ("True", digest),
-            ("dev", DRAFTER): ("True", digest),
-            ("production", DRAFTER): ("False", digest),
-        },
-        "ticket-router admitted on both clusters; report-drafter still only in dev",
-    )
+    _, fixed = fleet.commit("approved registries: registry.example.com", TEAM_RULE.read_text())
+    assert fixed != digest
+    wait_verdicts(fleet, the_verdicts(fixed), "invoice-triage admitted on both clusters again")
 
 
 def test_a_hand_edit_is_drift_until_self_heal_puts_git_back(fleet: Fleet) -> None:
     production, dev = fleet.clusters["production"], fleet.clusters["dev"]
-    name = "golive-policy-platform-cost-center"
+    name = "golive-policy-platform-approved-registry"
     git_data = policy_configmap(production, name)["data"]
     digest = policy_configmap(production, name)["metadata"]["annotations"][POLICY_DIGEST]
-    relaxed = git_data["policy.rego"].replace("not named(cost_center)", "false")
+    relaxed = git_data["policy.rego"].replace("not approved(image)", "false")
     assert relaxed != git_data["policy.rego"]
 
-    # Argo CD's controller paused: its self-heal would undo the edit in about a second.
+    # Argo CD's controller paused: its self-heal would undo the edit within a second or two.
     with fleet.argocd.controller_paused():
         patch = json.dumps({"data": {"policy.rego": relaxed}})
         production.kubectl("patch", "configmap", name, "-n", POLICY_NAMESPACE, "-p", patch)
@@ -361,6 +373,7 @@ def test_a_hand_edit_is_drift_until_self_heal_puts_git_back(fleet: Fleet) -> Non
 
         drifted = wait_for(drift, 60, "production's golive to report drift")
         assert drifted["info"]["expected_digest"] == digest != drifted["info"]["digest"]
+        assert drifted["info"]["cluster"] == "production"
         assert library_series(fleet.operators["dev"])["drift"] == 0.0
 
         # golive's own alert fires for production, named by the cluster.
@@ -410,7 +423,7 @@ def test_the_fleet_panels_read_both_clusters_from_one_prometheus(fleet: Fleet) -
         "Blocked agents by cluster",
         "Projected monthly cost by cluster, at 1x, 10x and 100x",
     }
-    digest = verdict(fleet.clusters["dev"], ROUTER)[1]
+    digest = verdict(fleet.clusters["dev"], INVOICE)[1]
 
     def answer(title: str) -> list[dict[str, Any]]:
         got = api(fleet.prometheus, "/api/v1/query", query=queries[title])
@@ -426,7 +439,8 @@ def test_the_fleet_panels_read_both_clusters_from_one_prometheus(fleet: Fleet) -
     expected = {
         "Policy library per cluster": {(name, digest, digest): 1.0 for name in CLUSTERS},
         "Policy drift by cluster": {(name,): 0.0 for name in CLUSTERS},
-        "Blocked agents by cluster": {("dev",): 0.0, ("production",): 1.0},
+        # support-bot everywhere, claims-summarizer in production
+        "Blocked agents by cluster": {("dev",): 1.0, ("production",): 2.0},
     }
     labels = {"Policy library per cluster": ("digest", "expected_digest")}
     last: dict[str, Any] = {}
@@ -441,10 +455,20 @@ def test_the_fleet_panels_read_both_clusters_from_one_prometheus(fleet: Fleet) -
     except AssertionError:
         pytest.fail(f"fleet panels: wanted {expected}, found {last}")
 
-    # Cost: both agents of examples/fleet on each cluster, blocked or not: 18 + 6 USD at 1x.
+    # Cost: the sum of what each cluster's agents' status says, blocked or not.
     cost = by_cluster("Projected monthly cost by cluster, at 1x, 10x and 100x", "scale", "currency")
-    assert cost == {
-        (name, scale, "USD"): 24.0 * factor
-        for name in CLUSTERS
-        for scale, factor in (("1x", 1), ("10x", 10), ("100x", 100))
-    }, cost
+    assert cost == status_costs(fleet), cost
+
+
+def status_costs(fleet: Fleet) -> dict[tuple[str, str, str], float]:
+    """(cluster, scale, currency) -> the sum of status.cost.monthly<scale> of its agents."""
+    sums: dict[tuple[str, str, str], float] = {}
+    for name, plane in fleet.clusters.items():
+        for agent in (INVOICE, CLAIMS, SUPPORT):
+            cost = ((get(plane, "agd", AGENTS, agent) or {}).get("status") or {}).get("cost") or {}
+            for scale in ("1x", "10x", "100x"):
+                if f"monthly{scale}" in cost:
+                    key = (name, scale, str(cost["currency"]))
+                    sums[key] = sums.get(key, 0.0) + float(cost[f"monthly{scale}"])
+    assert sums, "no agent has a projected cost"
+    return sums

@@ -204,3 +204,13 @@ def test_other_cluster_names_are_refused_naming_the_option(name: str) -> None:
     assert problem.startswith("--cluster-name: expected a label value")
     result = CliRunner().invoke(app, ["run", "--cluster-name", name])
     assert result.exit_code == 2 and "--cluster-name" in result.output
+
+
+def test_the_fleet_example_team_rule_passes_its_tests_and_samples_with_the_safe_library() -> None:
+    # What the platform team's CI runs before writing library/ (docs/fleet.md).
+    result = CliRunner().invoke(
+        app, ["policy", "test", str(REPO / "examples/fleet/policies"), "--with-safe-library"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "rego tests: 4 passed, 0 failed" in result.output
+    assert "samples: 2 passed, 0 failed" in result.output

@@ -277,19 +277,10 @@ class ArgoCD:
         argv += ["--metrics-port", str(metrics), "--logformat", "text"]
         # Without it v3 keeps no per-resource health in the Application's status.
         argv += ["--persist-resource-health"]
-        env = {
-            "ARGOCD_BINARY_NAME": "argocd-application-controller",
-            # The destination https://kubernetes.default.svc is then the cluster of KUBECONFIG.
-            "ARGOCD_FAKE_IN_CLUSTER": "true",
-            "KUBECONFIG": str(self.cluster.kubeconfig),
-            "TMPDIR": str(self.workdir / "tmp"),
-            "HOME": str(self.workdir),
-        }
-        proc = self._start("argocd-application-controller", argv, env)
+        # The destination https://kubernetes.default.svc is then the cluster of KUBECONFIG.
+        env = {"ARGOCD_FAKE_IN_CLUSTER": "true"}
         healthz = f"http://127.0.0.1:{metrics}/healthz"
-        wait_until(
-            lambda: http_ok(healthz), timeout, "argocd-application-controller /healthz", proc
-        )
+        self._start_on_cluster("argocd-application-controller", argv, env, healthz, timeout)
 
     def _start_applicationset_controller(self, timeout: float) -> None:
         # Every listener has a fixed default (:8080 metrics, :8081 probes, :7000 git webhooks).
@@ -301,17 +292,23 @@ class ArgoCD:
         # Only the git generators ask the repo-server; the address is given all the same.
         argv += ["--argocd-repo-server", f"127.0.0.1:{self.repo_server_port}"]
         argv += ["--logformat", "text"]
+        healthz = f"http://127.0.0.1:{probes}/healthz"
+        self._start_on_cluster("argocd-applicationset-controller", argv, {}, healthz, timeout)
+
+    def _start_on_cluster(
+        self, component: str, argv: list[str], env: dict[str, str], healthz: str, timeout: float
+    ) -> None:
+        """A component that talks to the cluster (KUBECONFIG), started as ARGOCD_BINARY_NAME
+        says, and waited for until its /healthz answers."""
         env = {
-            "ARGOCD_BINARY_NAME": "argocd-applicationset-controller",
+            "ARGOCD_BINARY_NAME": component,
             "KUBECONFIG": str(self.cluster.kubeconfig),
             "TMPDIR": str(self.workdir / "tmp"),
             "HOME": str(self.workdir),
+            **env,
         }
-        proc = self._start("argocd-applicationset-controller", argv, env)
-        healthz = f"http://127.0.0.1:{probes}/healthz"
-        wait_until(
-            lambda: http_ok(healthz), timeout, "argocd-applicationset-controller /healthz", proc
-        )
+        proc = self._start(component, argv, env)
+        wait_until(lambda: http_ok(healthz), timeout, f"{component} /healthz", proc)
 
     def _start(self, name: str, argv: list[str], env: dict[str, str]) -> ManagedProcess:
         # ManagedProcess inherits the environment; Argo CD reads its settings from it.

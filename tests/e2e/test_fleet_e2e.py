@@ -372,6 +372,10 @@ def test_a_hand_edit_is_drift_until_self_heal_puts_git_back(fleet: Fleet) -> Non
             return series if series.get("drift") == 1.0 else None
 
         drifted = wait_for(drift, 60, "production's golive to report drift")
+        # Who edited it, as docs/fleet.md says to find out: a field manager not Argo CD's.
+        edited = get(production, "configmap", POLICY_NAMESPACE, name, "--show-managed-fields")
+        managers = {m["manager"] for m in (edited or {})["metadata"]["managedFields"]}
+        assert managers == {"argocd-controller", "kubectl-patch"}, managers
         assert drifted["info"]["expected_digest"] == digest != drifted["info"]["digest"]
         assert drifted["info"]["cluster"] == "production"
         assert library_series(fleet.operators["dev"])["drift"] == 0.0

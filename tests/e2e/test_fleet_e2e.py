@@ -41,7 +41,7 @@ from controller.domain.api import CLUSTER_LABEL, POLICY_DIGEST
 from kit.argocd import NAMESPACE as ARGOCD_NAMESPACE
 from kit.argocd import ArgoCD, GitServer
 from kit.cluster import Cluster
-from kit.controlplane import REPO, running_with_crds
+from kit.controlplane import REPO, all_running_with_crds
 from kit.openreports import install_report_crd
 from kit.operator import OperatorProcess
 from kit.prometheus import PrometheusServer
@@ -170,12 +170,9 @@ def applicationset(git: GitServer) -> dict[str, Any]:
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
-        clusters = {
-            name: stack.enter_context(
-                running_with_crds(Cluster(tmp_path_factory.mktemp(f"fleet-{name}")))
-            )
-            for name in CLUSTERS
-        }
+        planes = [Cluster(tmp_path_factory.mktemp(f"fleet-{name}")) for name in CLUSTERS]
+        running = stack.enter_context(all_running_with_crds(planes))
+        clusters = dict(zip(CLUSTERS, running, strict=True))
         operators = {}
         for name, plane in clusters.items():
             install_report_crd(plane)

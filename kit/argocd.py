@@ -284,22 +284,24 @@ class ArgoCD:
 
     def _start_applicationset_controller(self, timeout: float) -> None:
         # Every listener has a fixed default (:8080 metrics, :8081 probes, :7000 git webhooks).
-        probes = free_port()
+        metrics = free_port()
         argv = [str(self.bin_dir / "argocd"), "--namespace", NAMESPACE]
-        argv += ["--metrics-addr", f"127.0.0.1:{free_port()}"]
-        argv += ["--probe-addr", f"127.0.0.1:{probes}"]
+        argv += ["--metrics-addr", f"127.0.0.1:{metrics}"]
+        argv += ["--probe-addr", f"127.0.0.1:{free_port()}"]
         argv += ["--webhook-addr", f"127.0.0.1:{free_port()}"]
         # Only the git generators ask the repo-server; the address is given all the same.
         argv += ["--argocd-repo-server", f"127.0.0.1:{self.repo_server_port}"]
         argv += ["--logformat", "text"]
-        healthz = f"http://127.0.0.1:{probes}/healthz"
-        self._start_on_cluster("argocd-applicationset-controller", argv, {}, healthz, timeout)
+        # Its probe server registers no check (/healthz answers 404); the metrics server
+        # answers once the controller's manager runs.
+        ready = f"http://127.0.0.1:{metrics}/metrics"
+        self._start_on_cluster("argocd-applicationset-controller", argv, {}, ready, timeout)
 
     def _start_on_cluster(
-        self, component: str, argv: list[str], env: dict[str, str], healthz: str, timeout: float
+        self, component: str, argv: list[str], env: dict[str, str], ready: str, timeout: float
     ) -> None:
         """A component that talks to the cluster (KUBECONFIG), started as ARGOCD_BINARY_NAME
-        says, and waited for until its /healthz answers."""
+        says, and waited for until the URL `ready` answers 200."""
         env = {
             "ARGOCD_BINARY_NAME": component,
             "KUBECONFIG": str(self.cluster.kubeconfig),
@@ -308,7 +310,7 @@ class ArgoCD:
             **env,
         }
         proc = self._start(component, argv, env)
-        wait_until(lambda: http_ok(healthz), timeout, f"{component} /healthz", proc)
+        wait_until(lambda: http_ok(ready), timeout, f"{component} at {ready}", proc)
 
     def _start(self, name: str, argv: list[str], env: dict[str, str]) -> ManagedProcess:
         # ManagedProcess inherits the environment; Argo CD reads its settings from it.

@@ -32,8 +32,10 @@ lint: venv tools  ## ruff, mypy, import contracts, opa check/fmt, Regal style ru
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	opa check --strict policies
+	opa check --strict examples/fleet/policies  # the fleet example's team rule, on its own
 	$(PY) scripts/lint_rego.py policies  # Regal's package-mirrors-folder and line-length rules
-	@test -z "$$(opa fmt --list policies)" || { echo "opa fmt: these need formatting:"; opa fmt --list policies; exit 1; }
+	$(PY) scripts/lint_rego.py examples/fleet/policies
+	@test -z "$$(opa fmt --list policies examples/fleet/policies)" || { echo "opa fmt: these need formatting:"; opa fmt --list policies examples/fleet/policies; exit 1; }
 
 test-unit: venv  ## fast tests: pure domain, fake engine, kmock
 	$(PY) -m pytest tests/unit -q

@@ -412,6 +412,42 @@ def policy_test_command(
     raise typer.Exit(EXIT_VIOLATIONS if report.failures else EXIT_OK)
 
 
+@policy_app.command("configmaps")
+def policy_configmaps_command(
+    policies: PoliciesOpt = None,
+    safe_library: SafeLibraryOpt = True,
+    namespace: Annotated[
+        str,
+        typer.Option(
+            "--namespace",
+            "-n",
+            help="The namespace golive reads its library from (golive run --policy-namespace).",
+        ),
+    ] = "golive-system",
+    name_prefix: Annotated[
+        str, typer.Option("--name-prefix", help="ConfigMap names: <prefix>-policy-<folder>.")
+    ] = "golive",
+) -> None:
+    """Print the policy library as the ConfigMaps golive run --policy-namespace reads, each
+    annotated with the library's digest, for a git repository applied to every cluster (a
+    hand edit then shows as drift: docs/fleet.md)."""
+    from controller.check.library import library_configmaps, render_configmaps
+
+    problem = namespace_name_problem("--namespace", namespace)
+    if problem:
+        raise fail(problem)
+    try:
+        maps = library_configmaps(policies or [], safe_library, namespace, name_prefix)
+    except EngineError as error:
+        raise fail(f"the policies cannot be used, nothing is written: {error}") from None
+    digest = maps[0]["metadata"]["annotations"]["golive.dev/policy-digest"]
+    header = (
+        "golive's policy library as ConfigMaps (golive policy configmaps); do not edit: "
+        f"generate it again.\nlibrary digest {digest}"
+    )
+    sys.stdout.write(render_configmaps(maps, header))
+
+
 @app.command("run")
 def run_command(
     engine: EngineOpt = "embedded",
@@ -505,6 +541,15 @@ def run_command(
             "checks are skipped).",
         ),
     ] = 600.0,
+    cluster_name: Annotated[
+        str,
+        typer.Option(
+            "--cluster-name",
+            envvar="GOLIVE_CLUSTER_NAME",
+            help="This cluster's name in a fleet: a label of golive_policy_info and of the "
+            "Reports (docs/fleet.md).",
+        ),
+    ] = "",
 ) -> None:
     """Run the operator: gate AgentDeployments and keep their status."""
     from controller.operator.main import OperatorOptions, run
@@ -541,6 +586,7 @@ def run_command(
         prometheus=prometheus,
         prometheus_interval=prometheus_interval,
         prometheus_stale_after=prometheus_stale_after,
+        cluster_name=cluster_name,
     )
     try:
         options.validate()

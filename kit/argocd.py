@@ -1,8 +1,10 @@
 """A real Argo CD on loopback, installed into a test cluster, and a git server to sync from.
 
 Argo CD runs as local processes of the one multi-call binary scripts/tools.sh builds: the
-application-controller and the repo-server, with redis-server as their cache (no API server, UI
-or Dex: the tests read and write Applications through the Kubernetes API, as the UI does). The
+application-controller and the repo-server, with redis-server as their cache, and for a fleet
+the ApplicationSet controller (no API server, UI or Dex: the tests read and write Applications
+through the Kubernetes API, as the UI does). Other clusters are registered as Argo CD's
+cluster Secrets (`register_cluster`), as `argocd cluster add` does. The
 install is the minimal one Argo CD's informers need; argocd-cm carries golive's health check read
 from charts/golive/argocd/argocd-cm.yaml, so what is tested is what the chart ships. Versions,
 flags and traps: ../shared/design/real-cluster.md (Argo CD section).
@@ -13,6 +15,8 @@ sessions on one machine do not collide.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
 import os
 import shutil
@@ -20,7 +24,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -45,6 +49,7 @@ PART_OF = {"app.kubernetes.io/part-of": "argocd"}
 GOLIVE_ARGOCD_CM = REPO / "charts" / "golive" / "argocd" / "argocd-cm.yaml"
 HEALTH_KEY = "resource.customizations.health.golive.dev_AgentDeployment"
 REFRESH_ANNOTATION = "argocd.argoproj.io/refresh"
+CLUSTER_SECRET_LABEL = {"argocd.argoproj.io/secret-type": "cluster"}
 
 
 def golive_argocd_cm() -> dict[str, Any]:
@@ -213,6 +218,8 @@ class ArgoCD:
     # A unix socket path is limited to 107 bytes and pytest's tmp paths can be longer: the
     # repo-server's ask-pass socket goes into a short folder of its own.
     socket_dir: Path | None = None
+    # Also run the ApplicationSet controller (and install its CRD).
+    applicationsets: bool = False
     processes: list[ManagedProcess] = field(default_factory=list)
 
     def start(self, timeout: float = 90.0) -> ArgoCD:
@@ -225,6 +232,8 @@ class ArgoCD:
         self._start_redis()
         self._start_repo_server(support, timeout)
         self._start_controller(timeout)
+        if self.applicationsets:
+            self._start_applicationset_controller(timeout)
         return self
 
     def _start_redis(self) -> None:
@@ -268,19 +277,40 @@ class ArgoCD:
         argv += ["--metrics-port", str(metrics), "--logformat", "text"]
         # Without it v3 keeps no per-resource health in the Application's status.
         argv += ["--persist-resource-health"]
+        # The destination https://kubernetes.default.svc is then the cluster of KUBECONFIG.
+        env = {"ARGOCD_FAKE_IN_CLUSTER": "true"}
+        healthz = f"http://127.0.0.1:{metrics}/healthz"
+        self._start_on_cluster("argocd-application-controller", argv, env, healthz, timeout)
+
+    def _start_applicationset_controller(self, timeout: float) -> None:
+        # Every listener has a fixed default (:8080 metrics, :8081 probes, :7000 git webhooks).
+        metrics = free_port()
+        argv = [str(self.bin_dir / "argocd"), "--namespace", NAMESPACE]
+        argv += ["--metrics-addr", f"127.0.0.1:{metrics}"]
+        argv += ["--probe-addr", f"127.0.0.1:{free_port()}"]
+        argv += ["--webhook-addr", f"127.0.0.1:{free_port()}"]
+        # Only the git generators ask the repo-server; the address is given all the same.
+        argv += ["--argocd-repo-server", f"127.0.0.1:{self.repo_server_port}"]
+        argv += ["--logformat", "text"]
+        # Its probe server registers no check (/healthz answers 404); the metrics server
+        # answers once the controller's manager runs.
+        ready = f"http://127.0.0.1:{metrics}/metrics"
+        self._start_on_cluster("argocd-applicationset-controller", argv, {}, ready, timeout)
+
+    def _start_on_cluster(
+        self, component: str, argv: list[str], env: dict[str, str], ready: str, timeout: float
+    ) -> None:
+        """A component that talks to the cluster (KUBECONFIG), started as ARGOCD_BINARY_NAME
+        says, and waited for until the URL `ready` answers 200."""
         env = {
-            "ARGOCD_BINARY_NAME": "argocd-application-controller",
-            # The destination https://kubernetes.default.svc is then the cluster of KUBECONFIG.
-            "ARGOCD_FAKE_IN_CLUSTER": "true",
+            "ARGOCD_BINARY_NAME": component,
             "KUBECONFIG": str(self.cluster.kubeconfig),
             "TMPDIR": str(self.workdir / "tmp"),
             "HOME": str(self.workdir),
+            **env,
         }
-        proc = self._start("argocd-application-controller", argv, env)
-        healthz = f"http://127.0.0.1:{metrics}/healthz"
-        wait_until(
-            lambda: http_ok(healthz), timeout, "argocd-application-controller /healthz", proc
-        )
+        proc = self._start(component, argv, env)
+        wait_until(lambda: http_ok(ready), timeout, f"{component} at {ready}", proc)
 
     def _start(self, name: str, argv: list[str], env: dict[str, str]) -> ManagedProcess:
         # ManagedProcess inherits the environment; Argo CD reads its settings from it.
@@ -300,9 +330,13 @@ class ArgoCD:
 
     def install(self, crds: Path) -> None:
         """The minimal Argo CD install: CRDs, namespace, settings, secret, default project."""
+        names = ["applications.argoproj.io", "appprojects.argoproj.io"]
         self.cluster.apply(crds / "application-crd.yaml")
         self.cluster.apply(crds / "appproject-crd.yaml")
-        for crd in ("applications.argoproj.io", "appprojects.argoproj.io"):
+        if self.applicationsets:
+            self.cluster.apply(crds / "applicationset-crd.yaml")
+            names.append("applicationsets.argoproj.io")
+        for crd in names:
             # Not `kubectl wait`: it fails outright on a CRD whose status is not written yet.
             wait_until(partial(self._established, crd), 60, f"CRD {crd} Established")
         golive_cm = golive_argocd_cm()
@@ -353,6 +387,43 @@ class ArgoCD:
             proc.stop()
         if self.socket_dir is not None:
             shutil.rmtree(self.socket_dir, ignore_errors=True)
+
+    def process(self, name: str) -> ManagedProcess:
+        return next(p for p in self.processes if p.name == name)
+
+    @contextlib.contextmanager
+    def controller_paused(self) -> Iterator[None]:
+        """The application-controller stopped (SIGSTOP) and resumed after, as a controller
+        that is slow to react: what Argo CD would undo at once (self-heal) stays long enough to
+        be observed."""
+        controller = self.process("argocd-application-controller")
+        controller.pause()
+        try:
+            yield
+        finally:
+            controller.resume()
+
+    def register_cluster(
+        self, name: str, plane: ControlPlane, labels: Mapping[str, str] | None = None
+    ) -> None:
+        """Argo CD's cluster Secret for `plane` (its URL, admin token and CA), as `argocd
+        cluster add` writes it, with `labels` for the ApplicationSet cluster generator."""
+        config = {
+            "bearerToken": plane.admin_token,
+            "tlsClientConfig": {"caData": base64.b64encode(plane.ca_file.read_bytes()).decode()},
+        }
+        secret = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {
+                "name": f"cluster-{name}",
+                "namespace": NAMESPACE,
+                "labels": {**CLUSTER_SECRET_LABEL, **(labels or {})},
+            },
+            "type": "Opaque",
+            "stringData": {"name": name, "server": plane.url, "config": json.dumps(config)},
+        }
+        self.cluster.kubectl("apply", "-f", "-", input=json.dumps(secret))
 
     def alive(self) -> None:
         """Raise with the log of any Argo CD process that has exited."""
@@ -411,7 +482,7 @@ class ArgoCD:
             if check(app):
                 return app
             time.sleep(0.3)
-        controller = next(p for p in self.processes if p.name == "argocd-application-controller")
+        controller = self.process("argocd-application-controller")
         raise HarnessError(
             f"timed out after {timeout:.0f}s waiting for Application {name}: {what}\n"
             f"{json.dumps(summary(app), indent=1)}\n--- controller log ---\n"

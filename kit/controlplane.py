@@ -23,6 +23,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -79,10 +80,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# Loaded once in the parent: the child between fork and exec then only calls prctl, and loads
+# no library while another thread of the parent may hold the loader's lock (processes are
+# started from several threads, kit.controlplane.all_running_with_crds).
+LIBC = ctypes.CDLL("libc.so.6", use_errno=True)
+
+
 def _die_with_parent() -> None:
     # Runs in the child between fork and exec: if the test runner dies, so does the server.
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 @dataclass
@@ -134,6 +140,15 @@ class ManagedProcess:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.popen.pid, signal.SIGKILL)
             self.popen.wait(timeout=5)
+
+    def pause(self) -> None:
+        """SIGSTOP the process group: it keeps its sockets and state, and does nothing."""
+        if self.popen is not None and self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.popen is not None and self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGCONT)
 
     def kill(self) -> None:
         """SIGKILL, as a crash would."""
@@ -391,15 +406,31 @@ class ControlPlane:
 P = TypeVar("P", bound=ControlPlane)
 
 
+def _start_with_crds(plane: P) -> P:
+    plane.start()
+    plane.apply_crds(REPO / "crds")
+    return plane
+
+
 @contextlib.contextmanager
 def running_with_crds(plane: P) -> Iterator[P]:
     """The plane started with golive's CRDs installed, and stopped afterwards whatever happens."""
     try:
-        plane.start()
-        plane.apply_crds(REPO / "crds")
-        yield plane
+        yield _start_with_crds(plane)
     finally:
         plane.stop()
+
+
+@contextlib.contextmanager
+def all_running_with_crds(planes: Sequence[P]) -> Iterator[list[P]]:
+    """Several planes started side by side (a start-up mostly waits on its processes), each
+    with golive's CRDs installed; all stopped afterwards whatever happens."""
+    try:
+        with ThreadPoolExecutor(max(1, len(planes))) as pool:
+            yield list(pool.map(_start_with_crds, planes))
+    finally:
+        for plane in planes:
+            plane.stop()
 
 
 @dataclass

@@ -270,11 +270,89 @@ def operator() -> list[dashboard.Panel | dashboard.Row]:
     ]
 
 
+# golive_policy_info carries the cluster's name (--cluster-name) on one series per replica; the
+# fleet queries join it on the scrape target rather than golive putting a constant label on
+# every series (docs/fleet.md).
+BY_CLUSTER = "on (job, instance) group_left (cluster) golive_policy_info"
+
+
+def fleet() -> list[dashboard.Panel | dashboard.Row]:
+    return [
+        dashboard.Row("Fleet"),
+        table.Panel()
+        .title("Policy library per cluster")
+        .description(
+            "golive_policy_info: the digest each cluster enforces (digest) and the one its "
+            "policy ConfigMaps declare from git (expected_digest); one digest across the fleet "
+            "means one library everywhere."
+        )
+        .with_target(
+            query(
+                "max by (cluster, digest, expected_digest) (golive_policy_info)",
+                "{{cluster}} {{digest}}",
+                instant=True,
+            )
+        )
+        .span(12)
+        .height(6),
+        stat.Panel()
+        .title("Policy drift by cluster")
+        .description(
+            "golive_policy_drift: 1 where the library enforced is not the one git declares (a "
+            "hand edit, a sync stopped half-way); the alert GolivePolicyDrift fires on it."
+        )
+        .with_target(
+            query(f"max by (cluster) (golive_policy_drift * {BY_CLUSTER})", "{{cluster}}", True)
+        )
+        .reduce_options(last())
+        .thresholds(thresholds((None, "green"), (1, "red")))
+        .span(6)
+        .height(6),
+        bargauge.Panel()
+        .title("Blocked agents by cluster")
+        .description('golive_agent_verdict{result="blocked"}, summed per cluster.')
+        .with_target(
+            query(
+                f'sum by (cluster) (golive_agent_verdict{{{NS},result="blocked"}} * {BY_CLUSTER})',
+                "{{cluster}}",
+                instant=True,
+            )
+        )
+        .reduce_options(last())
+        .orientation(VizOrientation.HORIZONTAL)
+        .display_mode(BarGaugeDisplayMode.BASIC)
+        .span(6)
+        .height(6),
+        bargauge.Panel()
+        .title("Projected monthly cost by cluster, at 1x, 10x and 100x")
+        .description(
+            "golive_agent_cost_monthly summed per cluster and currency: what the agents declared "
+            "on each cluster (admitted or not) would cost a month at their expected load, 10x "
+            "and 100x."
+        )
+        .with_target(
+            query(
+                f"sum by (cluster, currency, scale) (golive_agent_cost_monthly{{{NS}}} "
+                f"* {BY_CLUSTER})",
+                "{{cluster}} {{scale}} ({{currency}})",
+                instant=True,
+            )
+        )
+        .reduce_options(last())
+        .orientation(VizOrientation.HORIZONTAL)
+        .display_mode(BarGaugeDisplayMode.GRADIENT)
+        .span(24)
+        .height(8),
+    ]
+
+
 def build() -> dashboard.Dashboard:
     board = (
         dashboard.Dashboard("golive")
         .uid(UID)
-        .description("golive's verdicts, cost, reviews, exceptions, and its own health.")
+        .description(
+            "golive's verdicts, cost, reviews, exceptions, its own health, and a fleet's clusters."
+        )
         .tags(["golive", "policy"])
         .editable()
         .tooltip(DashboardCursorSync.CROSSHAIR)
@@ -298,7 +376,7 @@ def build() -> dashboard.Dashboard:
             .sort(1)
         )
     )
-    for group in (verdicts(), cost(), governance(), operator()):
+    for group in (verdicts(), cost(), governance(), operator(), fleet()):
         for item in group:
             board = (
                 board.with_row(item) if isinstance(item, dashboard.Row) else board.with_panel(item)

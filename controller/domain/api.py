@@ -29,8 +29,11 @@ ADMITTED_GENERATION = f"{GROUP}/admitted-generation"
 POLICY_DIGEST = f"{GROUP}/policy-digest"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "golive"  # on owned Deployments (the operator's watch selects them by it)
-# ConfigMaps with this label in the policy namespace hold the Rego library.
+# ConfigMaps with this label in the policy namespace hold the Rego library. On them,
+# POLICY_DIGEST declares the digest of the whole library they belong to (domain/fleet.py).
 POLICY_LABEL = f"{GROUP}/policy"
+# On the Reports golive writes: the cluster that decided (`golive run --cluster-name`).
+CLUSTER_LABEL = f"{GROUP}/cluster"
 
 NAMESPACE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 

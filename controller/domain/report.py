@@ -19,7 +19,10 @@ by policy, `summary` counted from them, a `timestamp` per result. Where golive c
 - one result per policy: several findings of one policy are one result, their messages joined
   and cut at MAX_MESSAGE characters, their fields in `properties.field`;
 - a result's timestamp is when that result was first written as it is: it is carried over
-  while the result is unchanged, so re-deciding the same thing writes nothing.
+  while the result is unchanged, so re-deciding the same thing writes nothing;
+- the cluster that decided (`golive run --cluster-name`) is the label `golive.dev/cluster`:
+  OpenReports has no field for it (`source` names the engine, `scope` the object), and a label
+  is what a fleet's collector selects and keeps (`kubectl get reports -l golive.dev/cluster=X`).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from controller.domain.api import (
     AGENT_KIND,
     AGENT_LABEL,
     API_VERSION,
+    CLUSTER_LABEL,
     MANAGED_BY,
     MANAGED_BY_LABEL,
 )
@@ -182,7 +186,7 @@ def _written(report: Mapping[str, Any]) -> dict[str, Any]:
     meta = report.get("metadata") or {}
     labels = meta.get("labels") or {}
     return {
-        "labels": {k: labels.get(k) for k in (MANAGED_BY_LABEL, AGENT_LABEL)},
+        "labels": {k: labels.get(k) for k in (MANAGED_BY_LABEL, AGENT_LABEL, CLUSTER_LABEL)},
         "ownerReferences": meta.get("ownerReferences"),
         "scope": report.get("scope"),
         "source": report.get("source"),
@@ -214,13 +218,14 @@ def build_report(
     policies: Mapping[str, PolicyInfo],
     previous: ReportRecord | None,
     now: datetime,
+    cluster: str = "",
 ) -> dict[str, Any] | None:
     """The Report for this decision, as a server-side-apply body; None for a decision that was
     not made (Unknown: the Report keeps the results of the last one, the status says why) or
     an agent with no uid yet (a file, not a stored object).
 
     previous: the record of the Report as last written (or seen); a result equal to one there
-    keeps its timestamp.
+    keeps its timestamp. cluster: the name of the cluster that decided ("": unnamed).
     """
     if decision.result is Result.UNKNOWN or not agent.uid:
         return None
@@ -237,7 +242,7 @@ def build_report(
         "metadata": {
             "name": name,
             "namespace": agent.namespace,
-            "labels": report_labels(agent),
+            "labels": report_labels(agent, cluster),
             "ownerReferences": [owner_reference(agent)],
         },
         "scope": {
@@ -253,12 +258,15 @@ def build_report(
     }
 
 
-def report_labels(agent: AgentDeployment) -> dict[str, str]:
-    """managed-by golive (the operator's watch selects its Reports by it), and the agent's
-    name (`kubectl get reports -l golive.dev/agent=NAME`) where it fits a label value."""
+def report_labels(agent: AgentDeployment, cluster: str = "") -> dict[str, str]:
+    """managed-by golive (the operator's watch selects its Reports by it), the agent's name
+    (`kubectl get reports -l golive.dev/agent=NAME`) where it fits a label value, and the
+    cluster's name where it has one (checked as a label value when the operator starts)."""
     labels = {MANAGED_BY_LABEL: MANAGED_BY}
     if LABEL_VALUE.match(agent.name):
         labels[AGENT_LABEL] = agent.name
+    if cluster:
+        labels[CLUSTER_LABEL] = cluster
     return labels
 
 

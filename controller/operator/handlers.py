@@ -23,6 +23,7 @@ from controller.domain.api import (
     GROUP,
     MANAGED_BY,
     MANAGED_BY_LABEL,
+    POLICY_DIGEST,
     POLICY_LABEL,
     VERSION,
 )
@@ -131,7 +132,8 @@ async def policy_configmap_event(
     if rt.policies.namespace != namespace:
         return
     data = None if _deleted(event) else dict(body.get("data") or {})
-    if rt.policies.set_configmap(name, data):
+    declared = str((body.get("metadata", {}).get("annotations") or {}).get(POLICY_DIGEST) or "")
+    if rt.policies.set_configmap(name, data, declared):
         rt.request_policy_reload()
 
 

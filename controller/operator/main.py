@@ -19,6 +19,7 @@ import kopf
 from prometheus_client import start_http_server
 
 from controller.domain.api import namespace_name_problem
+from controller.domain.fleet import cluster_name_problem
 from controller.domain.signoffs import SIGNERS_LABEL
 from controller.engine.factory import ENGINES, engine_problem
 from controller.k8s import certs
@@ -27,6 +28,7 @@ from controller.k8s.api import KubeIO, make_api_client
 from controller.k8s.lease import LeaseConfig, LeaseElector
 from controller.k8s.webhook import DEFAULT_TIMEOUT_SECONDS, register, webhook_configuration
 from controller.observe.prometheus import PrometheusClient, PrometheusConfig
+from controller.operator import metrics
 from controller.operator.cache import ClusterState
 from controller.operator.handlers import build_registry
 from controller.operator.policies import PolicyManager
@@ -72,6 +74,8 @@ class OperatorOptions:
     prometheus: PrometheusConfig | None = None
     prometheus_interval: float = 60.0
     prometheus_stale_after: float = 600.0
+    # The cluster's name in a fleet (docs/fleet.md): on golive_policy_info and on the Reports.
+    cluster_name: str = ""
 
     def validate(self) -> None:
         """Raise ValueError naming the option, for a value or a combination that cannot work:
@@ -126,6 +130,9 @@ class OperatorOptions:
                 "--prometheus-stale-after: expected 0..86400 seconds, got "
                 f"{self.prometheus_stale_after}"
             )
+        problem = cluster_name_problem(self.cluster_name)
+        if problem:
+            found.append(problem)
         return found
 
     @property
@@ -205,7 +212,9 @@ async def operate(options: OperatorOptions, stop: asyncio.Event | None = None) -
         kube,
         alert_rules_namespace=options.alert_rules_namespace,
         signers=SignerStore(options.own_namespace),
+        cluster=options.cluster_name,
     )
+    metrics.LIBRARY.watch(options.cluster_name, lambda: policies.library)
     await load_signers(reconciler.signers, kube)
     # Before any decision: a cluster with the PrometheusRule CRD must never see the alert check
     # skipped. Unanswered, the state stays "served" (missing alerts block, never admit) and is

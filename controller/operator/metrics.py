@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +15,7 @@ from prometheus_client.registry import Collector
 from controller.domain.decision import Decision, Result
 from controller.domain.errors import SpecError
 from controller.domain.exceptions import active_exceptions
+from controller.domain.fleet import LibraryState
 from controller.domain.model import AgentDeployment
 from controller.domain.moments import parse_timestamp
 from controller.engine.decision_pipeline import parse_exceptions
@@ -319,3 +320,51 @@ def forget_agent(key: tuple[str, str]) -> None:
 
 def forget_agents() -> None:
     AGENTS.forget_all()
+
+
+# --- the library this replica enforces, for one view of a fleet ----------------------------------
+#
+# An info-style series (value 1, facts in labels, as kube-state-metrics' *_info and the
+# Prometheus docs' "target labels" advice have it): the cluster's name is a label of this one
+# series, not of every series golive exports, and queries join it where they need a cluster
+# (`* on (job, instance) group_left (cluster) golive_policy_info`). Every replica exports it
+# (each loads the library and answers the webhook); it is read at scrape time, so a reload or
+# a hand edit shows at the next scrape.
+
+
+class LibraryCollector(Collector):
+    """golive_policy_info{cluster, digest, expected_digest} and golive_policy_drift."""
+
+    def __init__(self) -> None:
+        self._source: tuple[str, Callable[[], LibraryState]] | None = None
+
+    def watch(self, cluster: str, state: Callable[[], LibraryState]) -> None:
+        """Export what `state` answers at each scrape, as the library of cluster `cluster`."""
+        self._source = (cluster, state)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        if self._source is None:
+            return
+        cluster, read = self._source
+        state = read()
+        info = GaugeMetricFamily(
+            "golive_policy_info",
+            "1, labelled with the cluster's name (--cluster-name), the digest of the policy "
+            "library this replica enforces (empty while none is usable) and the digest its "
+            "policy ConfigMaps declare (annotation golive.dev/policy-digest; empty when none "
+            "or several).",
+            labels=["cluster", "digest", "expected_digest"],
+        )
+        info.add_metric([cluster, state.loaded, state.expected], 1)
+        drift = GaugeMetricFamily(
+            "golive_policy_drift",
+            "1 when the library enforced is not the one the policy ConfigMaps declare (a hand "
+            "edit, a ConfigMap added or deleted by hand, a sync stopped half-way), else 0; "
+            "also 0 when no ConfigMap declares a digest (nothing to compare with).",
+        )
+        drift.add_metric([], 1 if state.drifted else 0)
+        yield from (info, drift)
+
+
+LIBRARY = LibraryCollector()
+REGISTRY.register(LIBRARY)

@@ -4,6 +4,9 @@ Policies come from golive's SAFE library plus a team's folders (`--policies`, or
 `--no-safe-library`) or, GitOps-style, from ConfigMaps labelled `golive.dev/policy` in one
 namespace (`--policy-namespace`, the whole library: the chart installs the SAFE library there):
 each `*.rego` key is a module.
+Each ConfigMap may declare the digest of the whole library it belongs to (the annotation
+`golive.dev/policy-digest`); `library` compares those declarations with what is loaded, so a hand
+edit shows as drift (controller/domain/fleet.py).
 A set that cannot be loaded (a broken module, an unreachable OPA) is replaced by an unusable
 one whose engine raises the recorded failure: every decision is then Unknown, never an admit,
 until a good set loads. `current` is always a PolicySet.
@@ -16,6 +19,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from controller.domain.fleet import LibraryState, library_state
 from controller.engine.bundle import bundle_from_modules, load_library
 from controller.engine.decision_pipeline import PolicySet, unusable_policy_set
 from controller.engine.factory import make_engine
@@ -44,6 +48,8 @@ class PolicyManager:
         self.safe_library = safe_library
         self.namespace = namespace
         self.configmaps: dict[str, Mapping[str, str]] = {}  # ConfigMap name -> data
+        # ConfigMap name -> the library digest its annotation declares ("" where none).
+        self.declared: dict[str, str] = {}
         self.current: PolicySet = unusable_policy_set(
             engine_kind, PolicyError("no policies loaded yet")
         )
@@ -53,6 +59,12 @@ class PolicyManager:
     def digest(self) -> str:
         return self.current.engine.digest
 
+    @property
+    def library(self) -> LibraryState:
+        """The loaded digest against what the policy ConfigMaps declare (no declarations
+        outside --policy-namespace: the library is then golive's own and the folders')."""
+        return library_state(self.digest, self.declared.values())
+
     def modules(self) -> dict[str, str]:
         out: dict[str, str] = {}
         for cm_name in sorted(self.configmaps):
@@ -61,13 +73,16 @@ class PolicyManager:
                     out[f"{cm_name}/{key}"] = text
         return out
 
-    def set_configmap(self, name: str, data: Mapping[str, str] | None) -> bool:
-        """Record a policy ConfigMap (None when deleted); True if the modules changed."""
+    def set_configmap(self, name: str, data: Mapping[str, str] | None, declared: str = "") -> bool:
+        """Record a policy ConfigMap (None when deleted) and the library digest it declares;
+        True if the modules changed (a new declaration alone loads nothing)."""
         before = self.configmaps.get(name)
         if data is None:
             self.configmaps.pop(name, None)
+            self.declared.pop(name, None)
         else:
             self.configmaps[name] = dict(data)
+            self.declared[name] = declared
         return before != (None if data is None else dict(data))
 
     def load(self) -> bool:

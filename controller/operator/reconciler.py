@@ -63,8 +63,11 @@ class Reconciler:
         leading: Callable[[], bool] = always_leading,
         alert_rules_namespace: str | None = None,
         signers: SignerStore | None = None,
+        cluster: str = "",
     ) -> None:
-        """leading: whether this replica may write now; asked before every write (fencing),
+        """cluster: this cluster's name (--cluster-name), on the agents' Reports.
+
+        leading: whether this replica may write now; asked before every write (fencing),
         not only when a key is taken off the queue, because a decision and the writes before
         it take time in which the lease can be lost. A single replica always leads."""
         self.state = state
@@ -81,7 +84,7 @@ class Reconciler:
         # What we last wrote per agent, so our own status write does not trigger a re-decision.
         self.written: dict[Key, tuple[int, dict[str, Any]]] = {}
         # The agents' OpenReports Reports, when the cluster serves them (reports.py).
-        self.reports = ReportWriter(kube)
+        self.reports = ReportWriter(kube, cluster)
         # The last decision per agent while its rollout runs: (basis, decision, the decider's
         # recheck moment, the moment it must be made again); see `reusable`.
         self.last_decision: dict[Key, tuple[Basis, Decision, datetime | None, datetime | None]] = {}

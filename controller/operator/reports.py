@@ -41,8 +41,9 @@ SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY}"
 
 
 class ReportWriter:
-    def __init__(self, kube: KubeIO) -> None:
+    def __init__(self, kube: KubeIO, cluster: str = "") -> None:
         self.kube = kube
+        self.cluster = cluster  # --cluster-name: labelled on every Report
         # Whether the cluster serves reports.openreports.io (discovery, then the CRD watch).
         self.served = False
         # The last written or seen Report of each agent, compactly (domain/report.py).
@@ -68,7 +69,7 @@ class ReportWriter:
             return False
         key = (agent.namespace, agent.name)
         previous = self.records.get(key)
-        body = build_report(agent, decision, policies, previous, now)
+        body = build_report(agent, decision, policies, previous, now, self.cluster)
         if body is None or not report_changed(previous, body):
             return False
         fence()

@@ -44,6 +44,7 @@ QUIET = {
     "GoliveEngineUnavailable",
     "GoliveDecisionsUnknown",
     "GoliveWebhookErrors",
+    "GolivePolicyDrift",
 }
 FOR_ZERO = [
     f"alerts.for.{name}=0s"
@@ -55,6 +56,7 @@ FOR_ZERO = [
         "webhookErrors",
         "exceptionExpiring",
         "reviewOverdue",
+        "policyDrift",
     )
 ]
 GOLIVE_JOB = """\

@@ -126,6 +126,8 @@ def test_ci_values_files_exist() -> None:
         {"webhook": {"failurePolicy": "Retry"}},
         {"webhook": {"timeoutSeconds": 31}},
         {"certManager": {"enabled": "yes"}},
+        {"clusterName": "prod/eu"},
+        {"clusterName": "x" * 64},
     ],
     ids=lambda o: json.dumps(o, sort_keys=True),
 )
@@ -233,6 +235,9 @@ def test_rendered_operator_args_are_accepted_by_golive_run(values: Path) -> None
         "type", "embedded"
     )
     assert ctx.params["policy_namespace"] == "golive-system"
+    assert ctx.params["cluster_name"] == (
+        yaml.safe_load(values.read_text()).get("clusterName") or ""
+    )
 
 
 def test_the_image_the_chart_and_the_kit_run_golive_with_the_same_memory_settings(

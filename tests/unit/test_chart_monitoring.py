@@ -28,6 +28,7 @@ ALERTS = {
     "GoliveWebhookErrors",
     "GoliveExceptionExpiring",
     "GoliveReviewOverdue",
+    "GolivePolicyDrift",
 }
 
 
@@ -100,7 +101,7 @@ def test_promtool_check_rules_passes(tmp_path: Path) -> None:
     assert set(rules_of(rule)) == ALERTS
     done = promtool("check", "rules", str(rule_file(rule, tmp_path / "rules.yaml")))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "SUCCESS: 7 rules found" in done.stdout
+    assert "SUCCESS: 8 rules found" in done.stdout
 
 
 def test_promtool_check_rules_fails_on_a_broken_rule(tmp_path: Path) -> None:
@@ -176,6 +177,25 @@ UNIT_TESTS: dict[str, Any] = {
             'namespace="agents",agent="b"}',
             "values": f"{90 * DAY}x45",
         },
+        {
+            # a hand edit at 6 minutes: the library enforced is no longer the one declared
+            "series": 'golive_policy_drift{job="golive",instance="a"}',
+            "values": "0x5 1x40",
+        },
+        {
+            "series": 'golive_policy_drift{job="golive",instance="b"}',
+            "values": "0x45",
+        },
+        {
+            "series": 'golive_policy_info{job="golive",instance="a",cluster="dev",'
+            'digest="sha256:edited",expected_digest="sha256:git"}',
+            "values": "1x45",
+        },
+        {
+            "series": 'golive_policy_info{job="golive",instance="b",cluster="prod",'
+            'digest="sha256:git",expected_digest="sha256:git"}',
+            "values": "1x45",
+        },
     ],
     "cases": [
         # (alert, not yet at, fires at, labels of the firing alerts)
@@ -196,12 +216,19 @@ UNIT_TESTS: dict[str, Any] = {
             "26m",
             [{"job": "golive", "namespace": "agents", "agent": "a"}],
         ),
+        # Named by the cluster the info series gives it; the other cluster does not fire.
+        ("GolivePolicyDrift", "14m", "17m", [{"job": "golive", "instance": "a", "cluster": "dev"}]),
     ],
 }
 
 
 def _severity(alert: str) -> str:
-    warning = {"GoliveDecisionsUnknown", "GoliveExceptionExpiring", "GoliveReviewOverdue"}
+    warning = {
+        "GoliveDecisionsUnknown",
+        "GoliveExceptionExpiring",
+        "GoliveReviewOverdue",
+        "GolivePolicyDrift",
+    }
     return "warning" if alert in warning else "critical"
 
 
